@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with only Python 3.11+:
+#   make run   – virtualenv, install, migrate, demo data, web + Celery worker/beat on :8000
+#   make test  – virtualenv, install, the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# make run uses the zero-service defaults: SQLite, the filesystem broker, plain HTTP on loopback.
+DEV_ENV := DEBUG=1 SECURE_SSL_REDIRECT=0
+
+.PHONY: install run test lint bench fuzz clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops both)"
+	$(DEV_ENV) bash -c 'trap "kill 0" EXIT; \
+		$(VENV)/bin/celery -A config worker -B --loglevel INFO --concurrency 1 & \
+		$(PY) manage.py runserver 127.0.0.1:8000'
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 staticfiles

@@ -1,0 +1,62 @@
+"""API plumbing shared by every app: domain errors and the JSON exception handler (SPEC 0)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# One body for every 404: a hidden row, another user's row, a flag-off route and an unknown
+# URL must be indistinguishable (SPEC F5, J5).
+NOT_FOUND_BODY = {"detail": "Not found."}
+
+
+class DomainError(Exception):
+    """A business rule said no; services raise these and the handler maps them to a status."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail: str | dict | list):
+        super().__init__(detail if isinstance(detail, str) else repr(detail))
+        self.detail = detail
+
+
+class RuleViolation(DomainError):
+    """Bad input that only the domain can judge (400). `detail` may be a field→messages dict."""
+
+
+class NotFoundError(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+    def __init__(self, detail: str = "Not found."):
+        super().__init__(NOT_FOUND_BODY["detail"])
+
+
+class ConflictError(DomainError):
+    """The request is well-formed but clashes with the current state (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+        if isinstance(exc.detail, list):
+            body = {"detail": exc.detail}
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        return Response(dict(NOT_FOUND_BODY), status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    return drf_exception_handler(exc, context)
+
+
+def json_not_found(request, exception=None):
+    """handler404: unknown URLs answer the same JSON body as a hidden route."""
+    return JsonResponse(NOT_FOUND_BODY, status=404)

@@ -1,0 +1,21 @@
+"""Celery application: `celery -A config worker -B` runs the worker with beat."""
+
+import os
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("raxx")
+# Every CELERY_* Django setting configures the app; the broker and the beat schedule live there.
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _fail_fast(**kwargs) -> None:
+    """Workers and beat refuse to start on a broken flag registry or FLAG_* variable (SPEC F2)."""
+    from flags.registry import assert_ready
+
+    assert_ready()

@@ -1,0 +1,46 @@
+"""Operational endpoints that sit outside the API apps."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu import Connection
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:  # any driver error means "not reachable"
+        logger.warning("healthz: database check failed", exc_info=True)
+        return False
+
+
+def _broker_ok() -> bool:
+    try:
+        url = settings.CELERY_BROKER_URL
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        with Connection(url, transport_options=options, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+        return True
+    except Exception:
+        logger.warning("healthz: broker check failed", exc_info=True)
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Database and broker reachability: 200 when both answer, 503 otherwise."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
+    body["status"] = "ok" if all(checks.values()) else "unavailable"
+    return JsonResponse(body, status=200 if all(checks.values()) else 503)

@@ -1,0 +1,60 @@
+"""`manage.py flags list` and `manage.py flags set NAME on|off|clear [--reason TEXT]` (SPEC F2, F7)."""
+
+from __future__ import annotations
+
+import getpass
+
+from django.core.management.base import BaseCommand, CommandError
+
+from config.api import RuleViolation
+from flags.models import OverrideState
+from flags.registry import UnknownFlag, registry
+from flags.services import flag_override_set
+from flags.store import current_snapshot
+
+STATES = {"on": OverrideState.ON, "off": OverrideState.OFF, "clear": OverrideState.UNSET}
+
+
+class Command(BaseCommand):
+    help = "List feature flags with their effective value and source, or set/clear an override."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("list", help="Each flag's effective value and where it came from.")
+        setter = sub.add_parser("set", help="Override a flag in the database, or clear the override.")
+        setter.add_argument("name")
+        setter.add_argument("value", help="on, off or clear")
+        setter.add_argument("--reason", default="", help="Why; stored in the audit.")
+
+    def handle(self, *args, action: str, **options):
+        if action == "list":
+            return self._list()
+        return self._set(options["name"], options["value"], options["reason"])
+
+    def _list(self) -> None:
+        snapshot = current_snapshot()
+        width = max(len(name) for name in registry())
+        for name in registry():
+            value = snapshot[name]
+            self.stdout.write(f"{name:<{width}}  {'on' if value.enabled else 'off':<3}  {value.source}")
+
+    def _set(self, name: str, value: str, reason: str) -> None:
+        state = STATES.get(value.strip().lower())
+        if state is None:
+            raise CommandError(f"Unknown value {value!r}: use on, off or clear. Nothing was changed.")
+        user = getpass.getuser()
+        try:
+            flag_override_set(
+                name=name,
+                state=state,
+                reason=reason.strip() or f"set with manage.py flags by {user} (no reason given)",
+                actor_label=f"cli:{user}",
+            )
+        except UnknownFlag as exc:
+            raise CommandError(f"{exc} Nothing was changed.") from None
+        except RuleViolation as exc:
+            raise CommandError(f"{exc.detail} Nothing was changed.") from None
+        value_now = current_snapshot()[name]
+        self.stdout.write(
+            self.style.SUCCESS(f"{name} is now {'on' if value_now.enabled else 'off'} ({value_now.source})")
+        )

@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class OverrideState(models.TextChoices):
+    ON = "on", "On"
+    OFF = "off", "Off"
+    UNSET = "unset", "No override"
+
+
+class FlagOverride(models.Model):
+    """An operator's database override of one flag: the highest-precedence source (SPEC F2)."""
+
+    name = models.CharField(max_length=100)
+    enabled = models.BooleanField()
+    reason = models.TextField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "feature flag"
+        verbose_name_plural = "feature flags"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="flags_flagoverride_name_unique"),
+            models.CheckConstraint(condition=~Q(reason=""), name="flags_flagoverride_reason_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={'on' if self.enabled else 'off'}"
+
+
+class FlagAudit(models.Model):
+    """One row per override change: who, when, old and new value, why (SPEC F3). Append-only."""
+
+    name = models.CharField(max_length=100)
+    old_value = models.CharField(max_length=5, choices=OverrideState.choices)
+    new_value = models.CharField(max_length=5, choices=OverrideState.choices)
+    reason = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who acted, kept as text so the audit survives the user's deletion ("admin:alice", "cli:root").
+    actor_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "flag change"
+        verbose_name_plural = "flag audit log"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="flags_flagaudit_reason_required"),
+            models.CheckConstraint(
+                condition=Q(old_value__in=OverrideState.values) & Q(new_value__in=OverrideState.values),
+                name="flags_flagaudit_values_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.old_value} → {self.new_value}"

@@ -1,0 +1,260 @@
+"""Trade-context journal (SPEC J, ADR 0133): paper orders, taxonomy versions, labels.
+
+Paper orders are the execution record (a system fact); labels are user-authored annotations
+in their own table so the journal can be deleted without touching the orders (ADR 0133 D1).
+Every read that serves a user goes through `for_user` (SPEC J5).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+
+JOURNAL_NOTE_MAX_LENGTH = 2000  # SPEC J3, also a database CHECK
+
+
+class StrategyType(models.TextChoices):
+    # The three strategies of the W7 ticket; paper orders use the same leg schema.
+    IRON_CONDOR = "iron_condor", "Iron condor"
+    VERTICAL_SPREAD = "vertical_spread", "Vertical spread"
+    COVERED_CALL = "covered_call", "Covered call"
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SourceTable(models.TextChoices):
+    # `live_orders` is anticipated by ADR 0133 but not built; adding it is a migration of
+    # this CHECK plus a second foreign key.
+    PAPER_ORDERS = "paper_orders", "Paper orders"
+
+
+class PaperOrderQuerySet(models.QuerySet):
+    def for_user(self, user) -> PaperOrderQuerySet:
+        return self.filter(user_id=user.id)
+
+
+class PaperOrder(models.Model):
+    """A paper order (SPEC J1). Written only by journal.services."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="paper_orders")
+    symbol = models.CharField(max_length=16)
+    strategy_type = models.CharField(max_length=32, choices=StrategyType.choices)
+    legs_json = models.JSONField(help_text="The ticket's legs in the W7 leg schema.")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.OPEN, db_default=OrderStatus.OPEN
+    )
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    realized_pnl = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    objects = PaperOrderQuerySet.as_manager()
+
+    class Meta:
+        db_table = "paper_orders"
+        ordering = ("-opened_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(strategy_type__in=StrategyType.values),
+                name="journal_paperorder_strategy_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="journal_paperorder_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="journal_paperorder_quantity_positive"),
+            # closed_at is the lock clock (SPEC J7): it exists exactly when the order is closed.
+            models.CheckConstraint(
+                condition=(Q(status=OrderStatus.CLOSED) & Q(closed_at__isnull=False))
+                | (~Q(status=OrderStatus.CLOSED) & Q(closed_at__isnull=True)),
+                name="journal_paperorder_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(realized_pnl__isnull=True) | Q(status=OrderStatus.CLOSED),
+                name="journal_paperorder_pnl_only_when_closed",
+            ),
+        ]
+        indexes = [
+            # The user's order list (GET /api/paper-orders/), newest first.
+            models.Index(fields=["user", "-opened_at"], name="journal_paperorder_user_opened"),
+            # The lock sweep's subquery: closed orders whose closed_at + 24h has passed.
+            models.Index(
+                fields=["closed_at"],
+                condition=Q(status=OrderStatus.CLOSED),
+                name="journal_paperorder_closed_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.symbol} {self.strategy_type} ({self.status})"
+
+
+class TaxonomyVersionQuerySet(models.QuerySet):
+    def current(self) -> SentimentTaxonomyVersion | None:
+        return self.order_by("-version").first()
+
+
+class SentimentTaxonomyVersion(models.Model):
+    """One version of the pre-/post-trade label pickers (SPEC J2). Immutable once in use."""
+
+    version = models.PositiveIntegerField(unique=True)
+    pre_labels = models.JSONField(help_text='A list of {"code": ..., "display": ...} objects.')
+    post_labels = models.JSONField(help_text='A list of {"code": ..., "display": ...} objects.')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TaxonomyVersionQuerySet.as_manager()
+
+    class Meta:
+        db_table = "sentiment_taxonomy_versions"
+        ordering = ("version",)
+        verbose_name = "sentiment taxonomy version"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="journal_taxonomyversion_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Taxonomy v{self.version}"
+
+    def save(self, *args, **kwargs) -> None:
+        # SPEC J2: a version in use is immutable, whoever tries (admin, shell, service).
+        from journal.services import taxonomy_version_ensure_mutable
+
+        taxonomy_version_ensure_mutable(version=self)
+        super().save(*args, **kwargs)
+
+    def pre_codes(self) -> set[str]:
+        return {item["code"] for item in self.pre_labels}
+
+    def post_codes(self) -> set[str]:
+        return {item["code"] for item in self.post_labels}
+
+    def is_in_use(self) -> bool:
+        return self.pk is not None and self.labels.exists()
+
+    def clean(self) -> None:
+        from config.api import RuleViolation
+        from journal.services import taxonomy_validate_pickers
+
+        try:
+            taxonomy_validate_pickers(pre_labels=self.pre_labels, post_labels=self.post_labels)
+        except RuleViolation as error:
+            raise ValidationError(error.detail) from None
+
+
+class LabelQuerySet(models.QuerySet):
+    def for_user(self, user) -> LabelQuerySet:
+        """Ownership is part of the query (SPEC J5, ADR 0133 D2)."""
+        return self.filter(user_id=user.id)
+
+    def without_note(self) -> LabelQuerySet:
+        """Never load the note; expose only whether one exists (SPEC J6, ADR 0133 D5)."""
+        return self.defer("journal_note").annotate(
+            journal_note_present=models.ExpressionWrapper(
+                ~Q(journal_note=""), output_field=models.BooleanField()
+            )
+        )
+
+    def backtest_rows(self) -> LabelQuerySet:
+        """The backtest filter's join of labels and paper orders (SPEC J8), note-free."""
+        return (
+            self.filter(source_table=SourceTable.PAPER_ORDERS)
+            .without_note()
+            .select_related("trade")
+            .order_by("-trade__opened_at", "-id")
+        )
+
+    def backtest_summary(self) -> dict:
+        """Counts and summed realized P&L, overall and per label (SPEC J8). Three queries."""
+        plain = self.order_by()
+        metrics = {
+            "trades": Count("id"),
+            "closed_trades": Count("trade__closed_at"),
+            "realized_pnl": Sum("trade__realized_pnl"),
+        }
+
+        def row(values: dict) -> dict:
+            pnl = values["realized_pnl"]
+            return {**values, "realized_pnl": None if pnl is None else f"{pnl:.2f}"}
+
+        def groups(field: str) -> list[dict]:
+            rows = plain.values(field).annotate(**metrics).order_by(F(field).asc(nulls_first=True))
+            return [row({"label": r.pop(field), **r}) for r in rows]
+
+        return {
+            **row(plain.aggregate(**metrics)),
+            "by_pre_label": groups("pre_label"),
+            "by_post_label": groups("post_label"),
+        }
+
+
+class TradeSentimentLabel(models.Model):
+    """A user's pre-/post-trade labels and private note on one trade (SPEC J3).
+
+    Written only by journal.services on behalf of the user's own requests (SPEC J9).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_labels")
+    source_table = models.CharField(
+        max_length=32,
+        choices=SourceTable.choices,
+        default=SourceTable.PAPER_ORDERS,
+        db_default=SourceTable.PAPER_ORDERS,
+    )
+    trade = models.ForeignKey(
+        PaperOrder, on_delete=models.CASCADE, related_name="labels", db_column="trade_id"
+    )
+    # NULL means "not labelled"; the backtest summary groups it separately from any code.
+    pre_label = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    post_label = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    taxonomy_version = models.ForeignKey(
+        SentimentTaxonomyVersion,
+        on_delete=models.PROTECT,
+        to_field="version",
+        db_column="taxonomy_version",
+        related_name="labels",
+    )
+    journal_note = models.TextField(blank=True, default="", db_default="")
+    post_label_locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LabelQuerySet.as_manager()
+
+    class Meta:
+        db_table = "trade_sentiment_labels"
+        ordering = ("-created_at", "-id")
+        verbose_name = "trade sentiment label"
+        constraints = [
+            # One label per trade per user, and the DB-layer IDOR boundary (ADR 0133 D2).
+            models.UniqueConstraint(
+                fields=["user", "source_table", "trade"], name="journal_tradesentimentlabel_one_per_trade"
+            ),
+            models.CheckConstraint(
+                condition=Q(source_table__in=SourceTable.values),
+                name="journal_tradesentimentlabel_source_table_valid",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("journal_note"), JOURNAL_NOTE_MAX_LENGTH),
+                name="journal_tradesentimentlabel_note_max_2000",
+            ),
+        ]
+        indexes = [
+            # The lock sweep (journal.services.labels_lock_due): unlocked labels by trade.
+            models.Index(
+                fields=["trade"],
+                condition=Q(post_label_locked_at__isnull=True),
+                name="journal_label_unlocked_trade",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Label #{self.pk} on {self.source_table} #{self.trade_id}"

@@ -1,0 +1,289 @@
+"""Request and response shapes of the journal API (SPEC J1, J2, J4, J8).
+
+journal_note appears in exactly one response serializer, LabelDetailSerializer, used only by
+`GET /api/sentiment-labels/{id}/` (SPEC J6). Every other shape carries journal_note_present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rest_framework import serializers
+
+from journal.models import (
+    JOURNAL_NOTE_MAX_LENGTH,
+    PaperOrder,
+    SourceTable,
+    StrategyType,
+    TradeSentimentLabel,
+)
+
+
+class StrictCharField(serializers.CharField):
+    """JSON strings only: DRF would turn 0 or true into "0"/"True", but the schema says string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """JSON integers only: no "5", 5.0 or true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """Decimal strings only ("12.50"), as the W7 schema and SPEC J1 write them; no floats."""
+
+    default_error_messages = {"invalid": 'Send a decimal string, e.g. "12.50".'}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# How many legs of each instrument a strategy needs (the shape of the W7 rules; strikes and
+# expiries are the trader's own on a paper order, there is no fixture chain to check against).
+STRATEGY_LEGS = {
+    StrategyType.IRON_CONDOR: {"option": 4, "equity": 0},
+    StrategyType.VERTICAL_SPREAD: {"option": 2, "equity": 0},
+    StrategyType.COVERED_CALL: {"option": 1, "equity": 1},
+}
+
+
+class LegSerializer(serializers.Serializer):
+    """One leg in the W7 leg schema."""
+
+    action = serializers.ChoiceField(choices=["buy", "sell"])
+    instrument = serializers.ChoiceField(choices=["option", "equity"])
+    right = serializers.ChoiceField(choices=["call", "put"], allow_null=True, required=False, default=None)
+    strike = StrictDecimalField(
+        max_digits=12, decimal_places=2, min_value=0, allow_null=True, required=False, default=None
+    )
+    expiry = serializers.DateField(allow_null=True, required=False, default=None)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
+
+    def validate(self, attrs):
+        option_fields = ("right", "strike", "expiry")
+        if attrs["instrument"] == "option":
+            missing = {name: ["Required for an option leg."] for name in option_fields if attrs[name] is None}
+            if missing:
+                raise serializers.ValidationError(missing)
+        else:
+            extra = {
+                name: ["Must be null for an equity leg."] for name in option_fields if attrs[name] is not None
+            }
+            if extra:
+                raise serializers.ValidationError(extra)
+        return attrs
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        # Stored as JSON: the decimal and date go back to the strings of the W7 schema.
+        value["strike"] = None if value["strike"] is None else str(value["strike"])
+        value["expiry"] = None if value["expiry"] is None else value["expiry"].isoformat()
+        return value
+
+
+class PaperOrderSerializer(serializers.ModelSerializer):
+    legs = serializers.JSONField(source="legs_json", read_only=True)
+
+    class Meta:
+        model = PaperOrder
+        fields = (
+            "id",
+            "symbol",
+            "strategy_type",
+            "legs",
+            "quantity",
+            "status",
+            "opened_at",
+            "closed_at",
+            "realized_pnl",
+        )
+        read_only_fields = fields
+
+
+class PaperOrderTicketSerializer(serializers.Serializer):
+    """POST /api/paper-orders/ (SPEC J1). pre_label is honoured only while the journal is on."""
+
+    symbol = serializers.RegexField(
+        r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$",
+        error_messages={"invalid": "Use 1-16 letters, digits, dots or dashes."},
+    )
+    strategy_type = serializers.ChoiceField(choices=StrategyType.choices)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
+    legs = LegSerializer(many=True, allow_empty=False, max_length=8)
+    pre_label = StrictCharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="Ignored unless FLAG_SENTIMENT_JOURNAL is on; then written with the order.",
+    )
+
+    def to_internal_value(self, data):
+        # SPEC J1: while the journal is off the field is ignored, not validated; the view
+        # says which through the `journal_on` context key.
+        if not self.context.get("journal_on") and isinstance(data, Mapping) and "pre_label" in data:
+            data = {key: value for key, value in data.items() if key != "pre_label"}
+        return super().to_internal_value(data)
+
+    def validate_symbol(self, value: str) -> str:
+        return value.upper()
+
+    def validate(self, attrs):
+        wanted = STRATEGY_LEGS[attrs["strategy_type"]]
+        counts = {"option": 0, "equity": 0}
+        for leg in attrs["legs"]:
+            counts[leg["instrument"]] += 1
+        if counts != wanted:
+            raise serializers.ValidationError(
+                {
+                    "legs": [
+                        f"{attrs['strategy_type']} takes {wanted['option']} option leg(s) and "
+                        f"{wanted['equity']} equity leg(s)."
+                    ]
+                }
+            )
+        return attrs
+
+
+class PaperOrderCloseSerializer(serializers.Serializer):
+    realized_pnl = StrictDecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    """A label in lists and write responses: never the note, only whether one exists (SPEC J6)."""
+
+    trade_id = serializers.IntegerField(read_only=True)
+    taxonomy_version = serializers.IntegerField(source="taxonomy_version_id", read_only=True)
+    journal_note_present = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TradeSentimentLabel
+        fields = (
+            "id",
+            "source_table",
+            "trade_id",
+            "pre_label",
+            "post_label",
+            "taxonomy_version",
+            "journal_note_present",
+            "post_label_locked_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_journal_note_present(self, obj: TradeSentimentLabel) -> bool:
+        # Lists annotate it in SQL (the note is never loaded); a fresh write has the field.
+        present = getattr(obj, "journal_note_present", None)
+        return bool(obj.journal_note) if present is None else present
+
+
+class LabelDetailSerializer(LabelSerializer):
+    """The single-record GET, the only response that carries journal_note (SPEC J6)."""
+
+    class Meta(LabelSerializer.Meta):
+        fields = (*LabelSerializer.Meta.fields, "journal_note")
+        read_only_fields = fields
+
+
+_NOTE_ERRORS = {"max_length": f"A note is at most {JOURNAL_NOTE_MAX_LENGTH} characters."}
+
+
+class LabelCreateSerializer(serializers.Serializer):
+    source_table = serializers.ChoiceField(choices=SourceTable.choices, default=SourceTable.PAPER_ORDERS)
+    trade_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    pre_label = StrictCharField(max_length=64, required=False, allow_null=True, default=None)
+    post_label = StrictCharField(max_length=64, required=False, allow_null=True, default=None)
+    taxonomy_version = StrictIntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Defaults to the current version.",
+    )
+    journal_note = StrictCharField(
+        max_length=JOURNAL_NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        default="",
+        error_messages=_NOTE_ERRORS,
+    )
+
+    def validate(self, attrs):
+        if attrs["pre_label"] is None and attrs["post_label"] is None and not attrs["journal_note"]:
+            raise serializers.ValidationError("Give a pre_label, a post_label or a journal_note.")
+        return attrs
+
+
+class LabelUpdateSerializer(serializers.Serializer):
+    """PATCH: only the fields sent change; null clears a label."""
+
+    pre_label = StrictCharField(max_length=64, required=False, allow_null=True)
+    post_label = StrictCharField(max_length=64, required=False, allow_null=True)
+    journal_note = StrictCharField(
+        max_length=JOURNAL_NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        error_messages=_NOTE_ERRORS,
+    )
+
+
+class JournalDeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="How many labels were deleted; paper orders stay.")
+
+
+class BacktestRowSerializer(serializers.ModelSerializer):
+    """One labelled trade in the backtest filter (SPEC J8): descriptive fields only."""
+
+    trade_id = serializers.IntegerField(read_only=True)
+    symbol = serializers.CharField(source="trade.symbol", read_only=True)
+    strategy_type = serializers.CharField(source="trade.strategy_type", read_only=True)
+    opened_at = serializers.DateTimeField(source="trade.opened_at", read_only=True)
+    closed_at = serializers.DateTimeField(source="trade.closed_at", read_only=True, allow_null=True)
+    realized_pnl = serializers.DecimalField(
+        source="trade.realized_pnl", max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
+    journal_note_present = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = TradeSentimentLabel
+        fields = (
+            "trade_id",
+            "symbol",
+            "strategy_type",
+            "opened_at",
+            "closed_at",
+            "realized_pnl",
+            "pre_label",
+            "post_label",
+            "journal_note_present",
+        )
+        read_only_fields = fields
+
+
+class PickerItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    display = serializers.CharField()
+
+
+class TaxonomyVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    pre_labels = PickerItemSerializer(many=True)
+    post_labels = PickerItemSerializer(many=True)
+
+
+class TaxonomySerializer(serializers.Serializer):
+    current_version = serializers.IntegerField(allow_null=True)
+    versions = TaxonomyVersionSerializer(many=True)

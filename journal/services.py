@@ -1,0 +1,362 @@
+"""Every journal write and the rules it enforces (SPEC J). Views, tasks and commands call these.
+
+Rule of thumb for this module: no log line and no exception message ever carries a journal
+note or a request body (SPEC J6). Messages name fields, never their values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.api import ConflictError, NotFoundError, RuleViolation
+from journal.compliance import find_banned
+from journal.models import (
+    JOURNAL_NOTE_MAX_LENGTH,
+    OrderStatus,
+    PaperOrder,
+    SentimentTaxonomyVersion,
+    SourceTable,
+    TradeSentimentLabel,
+)
+
+# SPEC J7: post_label is locked once the trade's closed_at + 24h has passed.
+POST_LABEL_LOCK_AFTER = dt.timedelta(hours=24)
+# SPEC J10 / ADR 0133 retention: labels live until 90 days after the account is cancelled.
+CANCELLED_ACCOUNT_RETENTION = dt.timedelta(days=90)
+
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+DISPLAY_MAX_LENGTH = 80
+
+
+class _Unset:
+    """Marks a PATCH field the client did not send (None is a real value: clear the label)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+# --- The 24h lock (SPEC J7): the only place that knows the rule ---------------------------
+
+
+def post_label_lock_cutoff(*, now: dt.datetime) -> dt.datetime:
+    """Trades closed at or before this instant have a locked post_label."""
+    return now - POST_LABEL_LOCK_AFTER
+
+
+def post_label_is_locked(*, label: TradeSentimentLabel, now: dt.datetime) -> bool:
+    """Locked by the worker, or due and the worker has not run yet (ADR 0133 D4 safety net)."""
+    if label.post_label_locked_at is not None:
+        return True
+    closed_at = label.trade.closed_at
+    return closed_at is not None and closed_at <= post_label_lock_cutoff(now=now)
+
+
+def labels_lock_due(*, now: dt.datetime | None = None) -> int:
+    """Lock every due post_label in one set-based UPDATE and return how many rows it locked.
+
+    Idempotent and safe to run concurrently: `post_label_locked_at IS NULL` sits on the
+    updated table itself, so PostgreSQL re-checks it after waiting on a row lock and a
+    second runner skips rows the first one locked. No row is read into Python.
+    """
+    now = now or timezone.now()
+    due_orders = PaperOrder.objects.filter(
+        status=OrderStatus.CLOSED, closed_at__lte=post_label_lock_cutoff(now=now)
+    ).values("id")
+    with transaction.atomic():
+        return TradeSentimentLabel.objects.filter(
+            post_label_locked_at__isnull=True,
+            source_table=SourceTable.PAPER_ORDERS,
+            trade_id__in=due_orders,
+        ).update(post_label_locked_at=now)
+
+
+# --- Taxonomy (SPEC J2) ---------------------------------------------------------------------
+
+
+def taxonomy_validate_pickers(*, pre_labels: Any, post_labels: Any) -> None:
+    """Raise RuleViolation unless both pickers are lists of unique {code, display} items."""
+    errors: dict[str, list[str]] = {}
+    for field, picker in (("pre_labels", pre_labels), ("post_labels", post_labels)):
+        problems = _picker_problems(picker)
+        if problems:
+            errors[field] = problems
+    if errors:
+        raise RuleViolation(errors)
+
+
+def _picker_problems(picker: Any) -> list[str]:
+    if not isinstance(picker, list) or not picker:
+        return ['Give a non-empty list of {"code": ..., "display": ...} objects.']
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, item in enumerate(picker):
+        if not isinstance(item, dict) or set(item) != {"code", "display"}:
+            problems.append(f'Item {index}: give exactly the keys "code" and "display".')
+            continue
+        code, display = item["code"], item["display"]
+        if not isinstance(code, str) or not CODE_RE.match(code):
+            problems.append(f"Item {index}: a code is lower-case letters, digits and underscores.")
+        elif code in seen:
+            problems.append(f"Item {index}: duplicate code {code}.")
+        else:
+            seen.add(code)
+        if not isinstance(display, str) or not display.strip() or len(display) > DISPLAY_MAX_LENGTH:
+            problems.append(f"Item {index}: display text is 1 to {DISPLAY_MAX_LENGTH} characters.")
+        elif find_banned(display):
+            # SPEC J9: picker copy is descriptive, never forward-looking.
+            problems.append(f"Item {index}: display text uses forward-looking wording.")
+    return problems
+
+
+def taxonomy_version_ensure_mutable(*, version: SentimentTaxonomyVersion) -> None:
+    """SPEC J2: once a label uses a version, its pickers and number never change."""
+    if version.pk is None:
+        return
+    if SentimentTaxonomyVersion.objects.filter(pk=version.pk, labels__isnull=False).exists():
+        raise ConflictError(f"Taxonomy version {version.version} is in use by labels and cannot change.")
+
+
+def taxonomy_version_create(*, pre_labels: list[dict], post_labels: list[dict]) -> SentimentTaxonomyVersion:
+    """Create the next taxonomy version; it becomes the current one for new labels."""
+    taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
+    with transaction.atomic():
+        # Serialise concurrent creators on the newest row so version numbers do not collide.
+        latest = SentimentTaxonomyVersion.objects.select_for_update().order_by("-version").first()
+        number = (latest.version if latest else 0) + 1
+        return SentimentTaxonomyVersion.objects.create(
+            version=number, pre_labels=pre_labels, post_labels=post_labels
+        )
+
+
+def _taxonomy_for(version: int | None) -> SentimentTaxonomyVersion:
+    if version is None:
+        taxonomy = SentimentTaxonomyVersion.objects.current()
+        if taxonomy is None:
+            raise RuleViolation({"taxonomy_version": ["No taxonomy version exists yet."]})
+        return taxonomy
+    taxonomy = SentimentTaxonomyVersion.objects.filter(version=version).first()
+    if taxonomy is None:
+        raise RuleViolation({"taxonomy_version": [f"Unknown taxonomy version {version}."]})
+    return taxonomy
+
+
+def _check_codes(*, taxonomy: SentimentTaxonomyVersion, pre_label: Any, post_label: Any) -> None:
+    errors: dict[str, list[str]] = {}
+    if pre_label not in (None, UNSET) and pre_label not in taxonomy.pre_codes():
+        errors["pre_label"] = [f"Not a pre-trade label of taxonomy version {taxonomy.version}."]
+    if post_label not in (None, UNSET) and post_label not in taxonomy.post_codes():
+        errors["post_label"] = [f"Not a post-trade label of taxonomy version {taxonomy.version}."]
+    if errors:
+        raise RuleViolation(errors)
+
+
+def _check_note(journal_note: Any) -> None:
+    # The serializer checks this too; services are also called from the shell and the demo.
+    # The message never echoes the note (SPEC J6).
+    if journal_note is not UNSET and len(journal_note) > JOURNAL_NOTE_MAX_LENGTH:
+        raise RuleViolation({"journal_note": [f"A note is at most {JOURNAL_NOTE_MAX_LENGTH} characters."]})
+
+
+def _check_timing(*, order: PaperOrder, pre_label: Any, post_label: Any, label=None) -> None:
+    """SPEC J7: pre_label only before the close, post_label only after it and before the lock."""
+    now = timezone.now()
+    if pre_label is not UNSET and order.status != OrderStatus.OPEN:
+        raise ConflictError(f"pre_label can be set only while the trade is open; it is {order.status}.")
+    if post_label is UNSET:
+        return
+    if order.status != OrderStatus.CLOSED:
+        raise ConflictError(f"post_label can be set only after the trade has closed; it is {order.status}.")
+    probe = label or TradeSentimentLabel(trade=order)
+    if post_label_is_locked(label=probe, now=now):
+        raise ConflictError("post_label is locked: 24 hours have passed since the trade closed.")
+
+
+# --- Labels (SPEC J3–J7) ----------------------------------------------------------------------
+
+
+def label_create(
+    *,
+    user: User,
+    trade_id: int,
+    source_table: str = SourceTable.PAPER_ORDERS,
+    pre_label: str | None = None,
+    post_label: str | None = None,
+    journal_note: str = "",
+    taxonomy_version: int | None = None,
+) -> TradeSentimentLabel:
+    """Label one of the user's own trades. Someone else's trade is 404, a second label 409."""
+    if source_table not in SourceTable.values:
+        raise RuleViolation({"source_table": ["Unknown source_table; use paper_orders."]})
+    _check_note(journal_note)
+    taxonomy = _taxonomy_for(taxonomy_version)
+    _check_codes(taxonomy=taxonomy, pre_label=pre_label, post_label=post_label)
+    with transaction.atomic():
+        # Ownership is part of the query (SPEC J5); the row lock orders us against a close.
+        order = PaperOrder.objects.for_user(user).select_for_update().filter(pk=trade_id).first()
+        if order is None:
+            raise NotFoundError()
+        _check_timing(
+            order=order,
+            pre_label=UNSET if pre_label is None else pre_label,
+            post_label=UNSET if post_label is None else post_label,
+        )
+        if TradeSentimentLabel.objects.for_user(user).filter(source_table=source_table, trade=order).exists():
+            raise ConflictError("This trade already has a label; PATCH it instead.")
+        try:
+            # A savepoint: on PostgreSQL the outer transaction stays usable after the error.
+            with transaction.atomic():
+                return TradeSentimentLabel.objects.create(
+                    user=user,
+                    source_table=source_table,
+                    trade=order,
+                    pre_label=pre_label,
+                    post_label=post_label,
+                    taxonomy_version=taxonomy,
+                    journal_note=journal_note,
+                )
+        except IntegrityError:
+            # A concurrent request won the UNIQUE (user, source_table, trade_id) race.
+            raise ConflictError("This trade already has a label; PATCH it instead.") from None
+
+
+def label_update(
+    *,
+    user: User,
+    label_id: int,
+    pre_label: str | None = UNSET,
+    post_label: str | None = UNSET,
+    journal_note: str = UNSET,
+) -> TradeSentimentLabel:
+    """PATCH a label. Re-checks the 24h lock under a row lock (SPEC J7, ADR 0133 D4)."""
+    _check_note(journal_note)
+    with transaction.atomic():
+        label = (
+            TradeSentimentLabel.objects.for_user(user)
+            .select_related("trade", "taxonomy_version")
+            # Lock the label and its order only: a lock on the shared taxonomy row would
+            # block every other user's label insert (its FK check) while this PATCH runs.
+            .select_for_update(of=("self", "trade"))
+            .filter(pk=label_id)
+            .first()
+        )
+        if label is None:
+            raise NotFoundError()
+        _check_codes(taxonomy=label.taxonomy_version, pre_label=pre_label, post_label=post_label)
+        _check_timing(order=label.trade, pre_label=pre_label, post_label=post_label, label=label)
+        fields = ["updated_at"]
+        for name, value in (
+            ("pre_label", pre_label),
+            ("post_label", post_label),
+            ("journal_note", journal_note),
+        ):
+            if value is not UNSET:
+                setattr(label, name, value)
+                fields.append(name)
+        label.save(update_fields=fields)
+        return label
+
+
+def label_delete(*, user: User, label_id: int) -> None:
+    """Delete one of the user's labels; the order stays (ADR 0133 D1)."""
+    with transaction.atomic():
+        deleted, _ = TradeSentimentLabel.objects.for_user(user).filter(pk=label_id).delete()
+    if not deleted:
+        raise NotFoundError()
+
+
+def journal_delete_all(*, user: User) -> int:
+    """`DELETE /api/sentiment-labels/`: the user's whole journal; paper orders stay (SPEC J10)."""
+    with transaction.atomic():
+        deleted, _ = TradeSentimentLabel.objects.for_user(user).delete()
+    return deleted
+
+
+def journal_dsr_delete(*, email: str) -> dict[str, int]:
+    """Data-subject deletion (SPEC J10): labels of every account with this email; orders stay."""
+    with transaction.atomic():
+        deleted, _ = TradeSentimentLabel.objects.filter(
+            user__in=User.objects.filter(email__iexact=email).values("id")
+        ).delete()
+    return {TradeSentimentLabel._meta.db_table: deleted}
+
+
+def labels_purge_cancelled_accounts(*, now: dt.datetime | None = None) -> int:
+    """Delete labels of accounts cancelled more than 90 days ago (SPEC J10, ADR 0133 retention)."""
+    now = now or timezone.now()
+    cancelled = User.objects.filter(cancelled_at__lte=now - CANCELLED_ACCOUNT_RETENTION).values("id")
+    with transaction.atomic():
+        deleted, _ = TradeSentimentLabel.objects.filter(user__in=cancelled).delete()
+    return deleted
+
+
+# --- Paper orders (SPEC J1) -------------------------------------------------------------------
+
+
+def paper_order_open(
+    *,
+    user: User,
+    symbol: str,
+    strategy_type: str,
+    quantity: int,
+    legs: list[dict],
+    pre_label: str | None = None,
+) -> tuple[PaperOrder, TradeSentimentLabel | None]:
+    """Open a paper order; with a pre_label, write its label in the same transaction.
+
+    This is the answer to ADR 0133's chicken-and-egg: the label needs the order's id, so both
+    rows commit together, and a bad label rolls the order back too. The caller passes
+    pre_label only while FLAG_SENTIMENT_JOURNAL is on (SPEC J1).
+    """
+    with transaction.atomic():
+        order = PaperOrder.objects.create(
+            user=user,
+            symbol=symbol,
+            strategy_type=strategy_type,
+            quantity=quantity,
+            legs_json=legs,
+            status=OrderStatus.OPEN,
+            opened_at=timezone.now(),
+        )
+        label = None
+        if pre_label is not None:
+            label = label_create(user=user, trade_id=order.pk, pre_label=pre_label)
+    return order, label
+
+
+def _locked_order(*, user: User, order_id: int) -> PaperOrder:
+    order = PaperOrder.objects.for_user(user).select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise NotFoundError()
+    if order.status != OrderStatus.OPEN:
+        raise ConflictError(f"The order is {order.status}; only an open order can change.")
+    return order
+
+
+def paper_order_close(*, user: User, order_id: int, realized_pnl: Decimal | None = None) -> PaperOrder:
+    """Close an open order; closed_at starts the 24h post_label window (SPEC J7)."""
+    with transaction.atomic():
+        order = _locked_order(user=user, order_id=order_id)
+        order.status = OrderStatus.CLOSED
+        order.closed_at = timezone.now()
+        order.realized_pnl = realized_pnl
+        order.save(update_fields=["status", "closed_at", "realized_pnl"])
+    return order
+
+
+def paper_order_cancel(*, user: User, order_id: int) -> PaperOrder:
+    """Cancel an open order. A cancelled order never closes, so it takes no post_label."""
+    with transaction.atomic():
+        order = _locked_order(user=user, order_id=order_id)
+        order.status = OrderStatus.CANCELLED
+        order.save(update_fields=["status"])
+    return order

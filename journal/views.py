@@ -1,0 +1,274 @@
+"""Journal HTTP API (SPEC J1, J2, J4–J8). Thin: parse, call a service, serialise.
+
+Every label route names FLAG_SENTIMENT_JOURNAL in its own permission_classes and mixes in
+FlagGateMixin, so an OFF flag answers 404 before authentication, like an unknown URL
+(SPEC F5, ADR 0133 D3). Every get_queryset starts from `for_user(request.user)` (SPEC J5).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from flags.permissions import FlagGateMixin, flag_required
+from flags.store import is_enabled
+from journal import services
+from journal.filters import BacktestFilter, LabelFilter
+from journal.models import PaperOrder, SentimentTaxonomyVersion, SourceTable, TradeSentimentLabel
+from journal.serializers import (
+    BacktestRowSerializer,
+    JournalDeletedSerializer,
+    LabelCreateSerializer,
+    LabelDetailSerializer,
+    LabelSerializer,
+    LabelUpdateSerializer,
+    PaperOrderCloseSerializer,
+    PaperOrderSerializer,
+    PaperOrderTicketSerializer,
+    TaxonomySerializer,
+)
+
+JOURNAL_FLAG = "FLAG_SENTIMENT_JOURNAL"
+
+# Token first: DRF answers 401 (with WWW-Authenticate) rather than 403 to a request without
+# credentials only when the first authenticator names a scheme. Sessions still work.
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+NOT_FOUND = OpenApiResponse(description="Not found: missing, someone else's, or the journal is off.")
+CONFLICT = OpenApiResponse(description="Conflicts with the current state (duplicate, locked, closed).")
+BAD_REQUEST = OpenApiResponse(description="Invalid input; field errors.")
+
+
+class JournalPagination(PageNumberPagination):
+    """DRF's paging, except that an empty `?page=` is an invalid page (404), not page 1."""
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) == "":
+            raise NotFound("Invalid page.")
+        return super().get_page_number(request, paginator)
+
+
+class BacktestPagination(JournalPagination):
+    """Page of backtest rows plus a `summary` over every matching row, not just this page."""
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["summary"] = SUMMARY_SCHEMA
+        paginated["required"] = [*paginated.get("required", []), "summary"]
+        return paginated
+
+
+# --- Paper orders (SPEC J1): exist whatever the journal flag says ---------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The user's paper orders, newest first"),
+    retrieve=extend_schema(
+        summary="One of the user's paper orders", responses={200: PaperOrderSerializer, 404: NOT_FOUND}
+    ),
+)
+class PaperOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+    serializer_class = PaperOrderSerializer
+    pagination_class = JournalPagination
+    filterset_class = None
+
+    def get_queryset(self):
+        return PaperOrder.objects.for_user(self.request.user)
+
+    @extend_schema(
+        summary="Open a paper order (with an optional pre_label while the journal is on)",
+        request=PaperOrderTicketSerializer,
+        responses={201: PaperOrderSerializer, 400: BAD_REQUEST, 409: CONFLICT},
+    )
+    def create(self, request):
+        # SPEC J1: the order ticket's pre_label exists only while the journal is on.
+        journal_on = is_enabled(JOURNAL_FLAG, request=request)
+        ticket = PaperOrderTicketSerializer(data=request.data, context={"journal_on": journal_on})
+        ticket.is_valid(raise_exception=True)
+        data = ticket.validated_data
+        pre_label = data.get("pre_label") if journal_on else None
+        order, _label = services.paper_order_open(
+            user=request.user,
+            symbol=data["symbol"],
+            strategy_type=data["strategy_type"],
+            quantity=data["quantity"],
+            legs=data["legs"],
+            pre_label=pre_label,
+        )
+        return Response(PaperOrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Close an open paper order",
+        request=PaperOrderCloseSerializer,
+        responses={200: PaperOrderSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    def close(self, request, pk: int):
+        body = PaperOrderCloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.paper_order_close(
+            user=request.user, order_id=pk, realized_pnl=body.validated_data.get("realized_pnl")
+        )
+        return Response(PaperOrderSerializer(order).data)
+
+    @extend_schema(
+        summary="Cancel an open paper order",
+        request=None,
+        responses={200: PaperOrderSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    def cancel(self, request, pk: int):
+        order = services.paper_order_cancel(user=request.user, order_id=pk)
+        return Response(PaperOrderSerializer(order).data)
+
+
+# --- Labels (SPEC J4–J7) -----------------------------------------------------------------------
+
+
+class SentimentLabelViewSet(FlagGateMixin, viewsets.GenericViewSet):
+    """`/api/sentiment-labels/` and `/api/sentiment-labels/{id}/`."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [flag_required(JOURNAL_FLAG), IsAuthenticated]
+    pagination_class = JournalPagination
+    filterset_class = LabelFilter
+
+    def get_queryset(self):
+        labels = TradeSentimentLabel.objects.for_user(self.request.user)
+        if self.action == "retrieve":
+            return labels  # the one read that loads journal_note (SPEC J6)
+        return labels.without_note()
+
+    def get_serializer_class(self):
+        return {
+            "retrieve": LabelDetailSerializer,
+            "create": LabelCreateSerializer,
+            "partial_update": LabelUpdateSerializer,
+            "destroy_all": JournalDeletedSerializer,
+        }.get(self.action, LabelSerializer)
+
+    @extend_schema(
+        summary="The user's labels (journal_note_present, never the note)",
+        responses=LabelSerializer(many=True),
+    )
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(LabelSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Label one of the user's trades",
+        request=LabelCreateSerializer,
+        responses={201: LabelSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    def create(self, request):
+        body = LabelCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        label = services.label_create(user=request.user, **body.validated_data)
+        return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="One label, including its journal_note",
+        responses={200: LabelDetailSerializer, 404: NOT_FOUND},
+    )
+    def retrieve(self, request, pk: int):
+        return Response(LabelDetailSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Change a label or its note (post_label locks 24h after the close)",
+        request=LabelUpdateSerializer,
+        responses={200: LabelSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    def partial_update(self, request, pk: int):
+        body = LabelUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        label = services.label_update(user=request.user, label_id=pk, **body.validated_data)
+        return Response(LabelSerializer(label).data)
+
+    @extend_schema(summary="Delete one label (the order stays)", responses={204: None, 404: NOT_FOUND})
+    def destroy(self, request, pk: int):
+        services.label_delete(user=request.user, label_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="sentiment_labels_destroy_all",
+        summary="Delete the user's whole journal (paper orders stay)",
+        request=None,
+        responses={200: JournalDeletedSerializer},
+    )
+    def destroy_all(self, request):
+        deleted = services.journal_delete_all(user=request.user)
+        return Response({"deleted": deleted})
+
+
+_GROUP_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "label": {"type": "string", "nullable": True, "description": "Label code; null = not labelled."},
+        "trades": {"type": "integer"},
+        "closed_trades": {"type": "integer"},
+        "realized_pnl": {"type": "string", "format": "decimal", "nullable": True},
+    },
+    "required": ["label", "trades", "closed_trades", "realized_pnl"],
+}
+SUMMARY_SCHEMA = {
+    "type": "object",
+    "description": "Counts and summed realized P&L of the matching trades. Descriptive only.",
+    "properties": {
+        "trades": {"type": "integer"},
+        "closed_trades": {"type": "integer"},
+        "realized_pnl": {"type": "string", "format": "decimal", "nullable": True},
+        "by_pre_label": {"type": "array", "items": _GROUP_SCHEMA},
+        "by_post_label": {"type": "array", "items": _GROUP_SCHEMA},
+    },
+    "required": ["trades", "closed_trades", "realized_pnl", "by_pre_label", "by_post_label"],
+}
+
+
+class BacktestFilterView(FlagGateMixin, ListAPIView):
+    """`GET /api/sentiment-labels/backtest-filter/` (SPEC J8): labels joined to paper orders."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [flag_required(JOURNAL_FLAG), IsAuthenticated]
+    serializer_class = BacktestRowSerializer
+    filterset_class = BacktestFilter
+    pagination_class = BacktestPagination
+
+    def get_queryset(self):
+        return TradeSentimentLabel.objects.for_user(self.request.user).filter(
+            source_table=SourceTable.PAPER_ORDERS
+        )
+
+    @extend_schema(summary="Filter the user's labelled trades, with a descriptive summary")
+    def get(self, request):
+        matching = self.filter_queryset(self.get_queryset())
+        # A fixed number of queries at any size: count, one page, three aggregates (SPEC J8).
+        page = self.paginate_queryset(matching.backtest_rows())
+        response = self.get_paginated_response(BacktestRowSerializer(page, many=True).data)
+        response.data["summary"] = matching.backtest_summary()
+        return response
+
+
+class SentimentTaxonomyView(FlagGateMixin, GenericAPIView):
+    """`GET /api/sentiment-taxonomy/` (SPEC J2): every version's pickers, newest is current."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [flag_required(JOURNAL_FLAG), IsAuthenticated]
+    serializer_class = TaxonomySerializer
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        # Shared reference data, not per-user rows: every user reads the same pickers.
+        return SentimentTaxonomyVersion.objects.order_by("version")
+
+    @extend_schema(summary="Label pickers of every taxonomy version", responses={200: TaxonomySerializer})
+    def get(self, request):
+        versions = list(self.get_queryset())
+        body = {"current_version": versions[-1].version if versions else None, "versions": versions}
+        return Response(TaxonomySerializer(body).data)

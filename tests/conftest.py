@@ -1,0 +1,112 @@
+"""Root fixtures: actors (alice owns, bob is a stranger, anonymous), in-memory flags, services."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from flags.store import override_flags, store
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _unavailable(reason: str):
+    # In CI the services exist; a skip there would hide a missing install, so it fails instead.
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_flags(monkeypatch):
+    """Every test starts from registry defaults: no FLAG_* env leaks in, no cached overrides."""
+    for key in list(os.environ):
+        if key.startswith("FLAG_"):
+            monkeypatch.delenv(key)
+    store.invalidate()
+    yield
+    store.invalidate()
+
+
+@pytest.fixture
+def set_flags():
+    """`set_flags(FLAG_SENTIMENT_JOURNAL=True)`: in memory, undone after the test (SPEC F7)."""
+    stack = []
+
+    def _set(**values: bool) -> None:
+        ctx = override_flags(**values)
+        ctx.__enter__()
+        stack.append(ctx)
+
+    yield _set
+    while stack:
+        stack.pop().__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _unavailable("PostgreSQL (set DATABASE_URL=postgres://...)")
+    if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        _unavailable("Redis (set REDIS_URL=redis://...)")
+    if request.node.get_closest_marker("browser") and not shutil.which(CHROMIUM):
+        if REQUIRE_BROWSER:
+            pytest.fail(f"Chromium not found at {CHROMIUM}")
+        pytest.skip("headless Chromium not installed (apt-get install chromium chromium-driver)")
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def alice(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="alice", email="alice@example.com")
+
+
+@pytest.fixture
+def bob(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="bob", email="bob@example.com")
+
+
+@pytest.fixture
+def alice_client(alice) -> APIClient:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> APIClient:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def operator(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="operator", is_staff=True, is_superuser=True)
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Factories set real passwords; a fast hasher keeps the suite quick (hashing is Django's job).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

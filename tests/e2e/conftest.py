@@ -1,0 +1,66 @@
+"""Headless Chromium (Debian's package) driven by Selenium against the live server (SPEC A7)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+from tests.e2e.navigation import navigate
+from tests.factories import UserFactory
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    profile = tempfile.mkdtemp(prefix="raxx-chromium-")
+    # The closed network refuses Chromium's background calls; these flags keep it quiet.
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    service = Service(os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.implicitly_wait(3)
+    yield driver
+    driver.quit()
+
+
+def admin_login(driver, live_server, user, password: str = ADMIN_PASSWORD) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{live_server.url}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys(user.get_username())
+    driver.find_element(By.NAME, "password").send_keys(password)
+    navigate(driver, driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+    assert driver.find_elements(By.ID, "user-tools"), "admin login failed"
+    assert "/admin/login/" not in driver.current_url, "admin login failed"
+
+
+@pytest.fixture
+def admin_user(transactional_db):
+    return UserFactory(username="ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_browser(browser, live_server, admin_user):
+    """A Chromium session logged in to the admin as a superuser."""
+    admin_login(browser, live_server, admin_user)
+    return browser

@@ -1,0 +1,46 @@
+"""SPEC A5/A7: an operator flips a flag in the admin, in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from flags.models import FlagAudit
+from flags.store import is_enabled
+from tests.e2e.navigation import navigate
+
+pytestmark = pytest.mark.browser
+
+
+def test_operator_overrides_a_flag_with_a_reason(admin_browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = admin_browser
+    driver.get(f"{live_server.url}/admin/")
+    navigate(driver, driver.find_element(By.LINK_TEXT, "Feature flags").click)
+    row = driver.find_element(By.ID, "flag-FLAG_SENTIMENT_JOURNAL")
+    assert row.find_element(By.CLASS_NAME, "flag-value").text == "OFF"
+    assert row.find_element(By.CLASS_NAME, "flag-source").text == "default"
+
+    # The browser itself refuses an empty reason (required field): nothing is submitted.
+    Select(row.find_element(By.NAME, "state")).select_by_value("on")
+    row.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    reason = row.find_element(By.NAME, "reason")
+    assert driver.execute_script("return arguments[0].validity.valueMissing", reason)
+    assert row.is_displayed(), "the page did not navigate away"
+    assert not FlagAudit.objects.exists()
+
+    row = driver.find_element(By.ID, "flag-FLAG_SENTIMENT_JOURNAL")
+    Select(row.find_element(By.NAME, "state")).select_by_value("on")
+    row.find_element(By.NAME, "reason").send_keys("open the journal to cohort 2")
+    navigate(driver, row.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+
+    assert "FLAG_SENTIMENT_JOURNAL set to on" in driver.find_element(By.CSS_SELECTOR, ".messagelist").text
+    row = driver.find_element(By.ID, "flag-FLAG_SENTIMENT_JOURNAL")
+    assert row.find_element(By.CLASS_NAME, "flag-value").text == "ON"
+    assert row.find_element(By.CLASS_NAME, "flag-source").text == "database"
+    assert is_enabled("FLAG_SENTIMENT_JOURNAL")
+
+    driver.get(f"{live_server.url}/admin/flags/flagaudit/")
+    assert "open the journal to cohort 2" in driver.find_element(By.ID, "result_list").text
+    driver.save_screenshot("/tmp/raxx-flags-admin.png")

@@ -1,0 +1,68 @@
+"""SPEC A5: flags page in the admin; the audit is read-only."""
+
+from __future__ import annotations
+
+import pytest
+
+from flags.models import FlagAudit, FlagOverride
+from flags.store import is_enabled
+
+pytestmark = pytest.mark.django_db
+URL = "/admin/flags/flagoverride/"
+
+
+@pytest.fixture
+def ops_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+def test_page_lists_every_flag_with_value_and_source(ops_client, monkeypatch):
+    monkeypatch.setenv("FLAG_STRATEGY_TEMPLATES_V2", "1")
+    html = ops_client.get(URL).content.decode()
+    for name in ("FLAG_WALKTHROUGH_PERSONA_ROUTING", "FLAG_SENTIMENT_JOURNAL", "FLAG_STRATEGY_TEMPLATES_V2"):
+        assert f'id="flag-{name}"' in html
+    row = html.split('id="flag-FLAG_STRATEGY_TEMPLATES_V2"')[1].split("</tr>")[0]
+    assert 'class="flag-value">ON' in row and 'class="flag-source">environment' in row
+
+
+def test_override_needs_a_reason(ops_client):
+    response = ops_client.post(
+        URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "  "}, follow=True
+    )
+    assert "Nothing changed" in response.content.decode()
+    assert not FlagOverride.objects.exists() and not FlagAudit.objects.exists()
+
+
+def test_override_with_reason_is_applied_and_audited(ops_client, operator):
+    response = ops_client.post(
+        URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "beta cohort"}
+    )
+    assert response.status_code == 302
+    assert is_enabled("FLAG_SENTIMENT_JOURNAL")
+    audit = FlagAudit.objects.get()
+    assert (audit.actor, audit.actor_label, audit.reason) == (operator, "admin:operator", "beta cohort")
+
+
+def test_audit_is_read_only_even_for_superusers(ops_client):
+    ops_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "x"})
+    audit = FlagAudit.objects.get()
+    assert ops_client.get("/admin/flags/flagaudit/").status_code == 200
+    assert ops_client.get("/admin/flags/flagaudit/add/").status_code == 403
+    assert ops_client.get(f"/admin/flags/flagaudit/{audit.pk}/delete/").status_code == 403
+    ops_client.post(f"/admin/flags/flagaudit/{audit.pk}/change/", {"reason": "rewritten"})
+    audit.refresh_from_db()
+    assert audit.reason == "x"
+
+
+def test_analyst_can_view_but_not_change(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    analyst = django_user_model.objects.create_user("ana", password="pw-ana-12345", is_staff=True)
+    analyst.groups.add(Group.objects.get(name="Analyst"))
+    client.force_login(analyst)
+    assert client.get(URL).status_code == 200
+    assert (
+        client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "x"}).status_code == 403
+    )
+    assert not FlagOverride.objects.exists()

@@ -1,0 +1,73 @@
+"""SPEC F2/F7: `manage.py flags list|set`."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from flags.models import FlagAudit, FlagOverride
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("flags", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_list_shows_every_flag_with_value_and_source(monkeypatch):
+    monkeypatch.setenv("FLAG_STRATEGY_TEMPLATES_V2", "on")
+    run("set", "FLAG_SENTIMENT_JOURNAL", "on", "--reason", "cohort 2")
+    rows = {line.split()[0]: line.split()[1:] for line in run("list").splitlines()}
+    assert rows == {
+        "FLAG_WALKTHROUGH_PERSONA_ROUTING": ["off", "default"],
+        "FLAG_BETA_WALKTHROUGH_SELF_SELECT": ["off", "default"],
+        "FLAG_SENTIMENT_JOURNAL": ["on", "database"],
+        "FLAG_STRATEGY_TEMPLATES_V2": ["on", "environment"],
+    }
+
+
+def test_set_and_clear_are_audited():
+    assert "FLAG_SENTIMENT_JOURNAL is now on (database)" in run(
+        "set", "FLAG_SENTIMENT_JOURNAL", "ON", "--reason", "go"
+    )
+    run("set", "FLAG_SENTIMENT_JOURNAL", "clear")
+    assert not FlagOverride.objects.exists()
+    audit = list(FlagAudit.objects.order_by("id").values("old_value", "new_value", "reason", "actor_label"))
+    assert [(a["old_value"], a["new_value"]) for a in audit] == [("unset", "on"), ("on", "unset")]
+    assert audit[0]["reason"] == "go"
+    assert audit[1]["reason"].endswith("(no reason given)")
+    assert all(a["actor_label"].startswith("cli:") for a in audit)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("FLAG_NOPE", "on"), "Unknown feature flag 'FLAG_NOPE'"),
+        (("FLAG_SENTIMENT_JOURNAL", "maybe"), "Unknown value 'maybe'"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_writes_nothing(args, message):
+    with pytest.raises(CommandError, match=message):
+        run("set", *args)
+    assert not FlagOverride.objects.exists()
+    assert not FlagAudit.objects.exists()
+
+
+def test_bad_input_exits_non_zero_from_the_shell():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "flags", "set", "FLAG_NOPE", "on"],
+        capture_output=True,
+        text=True,
+        env={"DEBUG": "1", "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/raxx-flags-cli.sqlite3"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "FLAG_NOPE" in result.stderr

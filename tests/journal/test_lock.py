@@ -1,0 +1,162 @@
+"""The 24h post_label lock (SPEC J7): one rule, three callers, and the PATCH safety net."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from journal import services, tasks
+from journal.models import TradeSentimentLabel
+from tests.journal.factories import LabelFactory, PaperOrderFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 7, 1, 15, 0, tzinfo=dt.UTC)
+
+
+def closed_label(user, *, closed_at=T0, **kwargs) -> TradeSentimentLabel:
+    order = PaperOrderFactory(user=user, closed=True, closed_at=closed_at)
+    return LabelFactory(user=user, trade=order, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("after_close", "locked"),
+    [
+        (dt.timedelta(hours=23, minutes=59, seconds=59), False),
+        (dt.timedelta(hours=24), True),
+        (dt.timedelta(days=3), True),
+    ],
+)
+def test_the_sweep_locks_exactly_after_24h(alice, after_close, locked):
+    label = closed_label(alice)
+    with time_machine.travel(T0 + after_close, tick=False):
+        assert services.labels_lock_due() == int(locked)
+    label.refresh_from_db()
+    assert (label.post_label_locked_at is not None) is locked
+
+
+def test_the_sweep_is_idempotent_and_skips_open_and_cancelled(alice, bob):
+    due = [closed_label(alice), closed_label(bob)]
+    LabelFactory(user=alice, trade=PaperOrderFactory(user=alice))
+    LabelFactory(user=alice, trade=PaperOrderFactory(user=alice, cancelled=True))
+    with time_machine.travel(T0 + dt.timedelta(days=1, minutes=1), tick=False):
+        assert services.labels_lock_due() == 2
+        assert services.labels_lock_due() == 0
+    locked = TradeSentimentLabel.objects.filter(post_label_locked_at__isnull=False)
+    assert sorted(locked.values_list("pk", flat=True)) == sorted(label.pk for label in due)
+
+
+def test_the_sweep_never_touches_label_content(alice):
+    label = closed_label(alice, post_label="closed_early", journal_note="kept as written")
+    with time_machine.travel(T0 + dt.timedelta(days=2), tick=False):
+        services.labels_lock_due()
+    label.refresh_from_db()
+    assert (label.pre_label, label.post_label, label.journal_note) == (
+        "planned_setup",
+        "closed_early",
+        "kept as written",
+    )
+    assert label.post_label_locked_at == T0 + dt.timedelta(days=2)
+
+
+def test_the_command_prints_the_count(alice):
+    closed_label(alice)
+    closed_label(alice)
+    out = StringIO()
+    with time_machine.travel(T0 + dt.timedelta(days=2), tick=False):
+        call_command("lock_post_labels", stdout=out)
+        call_command("lock_post_labels", stdout=out)
+    assert out.getvalue().splitlines() == ["Locked 2 post label(s).", "Locked 0 post label(s)."]
+
+
+def test_the_beat_task_calls_the_same_service(alice, settings):
+    closed_label(alice)
+    with time_machine.travel(T0 + dt.timedelta(days=2), tick=False):
+        assert tasks.lock_post_labels() == 1
+    schedule = settings.CELERY_BEAT_SCHEDULE["journal-lock-post-labels"]
+    assert schedule["task"] == tasks.lock_post_labels.name == "journal.tasks.lock_post_labels"
+    assert schedule["schedule"] == float(settings.JOURNAL_LOCK_INTERVAL_SECONDS)
+
+
+@pytest.mark.parametrize(
+    ("after_close", "sweep_ran", "status"),
+    [
+        (dt.timedelta(hours=1), False, 200),
+        (dt.timedelta(hours=23, minutes=59), False, 200),
+        (dt.timedelta(hours=24, seconds=1), False, 409),  # the worker has not run yet
+        (dt.timedelta(hours=25), True, 409),
+    ],
+)
+def test_patch_of_post_label_after_24h_is_409(
+    journal_on, alice, alice_client, after_close, sweep_ran, status
+):
+    label = closed_label(alice)
+    with time_machine.travel(T0 + after_close, tick=False):
+        if sweep_ran:
+            services.labels_lock_due()
+        response = alice_client.patch(
+            f"/api/sentiment-labels/{label.pk}/", {"post_label": "exited_per_plan"}, format="json"
+        )
+    assert response.status_code == status, response.json()
+    label.refresh_from_db()
+    assert label.post_label == ("exited_per_plan" if status == 200 else None)
+    if status == 409:
+        assert "locked" in response.json()["detail"]
+
+
+def test_a_locked_flag_wins_even_if_the_clock_disagrees(journal_on, alice, alice_client):
+    label = closed_label(alice, closed_at=timezone.now(), post_label_locked_at=timezone.now())
+    response = alice_client.patch(
+        f"/api/sentiment-labels/{label.pk}/", {"post_label": "closed_early"}, format="json"
+    )
+    assert response.status_code == 409
+
+
+def test_note_stays_editable_after_the_lock(journal_on, alice, alice_client):
+    label = closed_label(alice, post_label="closed_early")
+    with time_machine.travel(T0 + dt.timedelta(days=2), tick=False):
+        services.labels_lock_due()
+        response = alice_client.patch(
+            f"/api/sentiment-labels/{label.pk}/", {"journal_note": "later"}, format="json"
+        )
+    assert response.status_code == 200
+
+
+def test_creating_a_label_with_post_label_after_24h_is_409(journal_on, alice, alice_client):
+    order = PaperOrderFactory(user=alice, closed=True, closed_at=T0)
+    with time_machine.travel(T0 + dt.timedelta(hours=25), tick=False):
+        response = alice_client.post(
+            "/api/sentiment-labels/", {"trade_id": order.pk, "post_label": "exited_per_plan"}, format="json"
+        )
+    assert response.status_code == 409
+    assert not TradeSentimentLabel.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_lock_each_row_once(alice):
+    labels = [closed_label(alice, closed_at=timezone.now() - dt.timedelta(days=2)) for _ in range(30)]
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+
+    def sweep():
+        try:
+            barrier.wait(timeout=10)
+            counts.append(services.labels_lock_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(counts)[-1] + sorted(counts)[0] == len(labels)
+    assert TradeSentimentLabel.objects.filter(post_label_locked_at__isnull=True).count() == 0

@@ -1,0 +1,146 @@
+"""SPEC 0: settings fail fast, production checks are clean, health and API docs are served."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROD_ENV = {
+    "SECRET_KEY": "k3y-" + "x9Qz!p7Lm#" * 6,
+    "ALLOWED_HOSTS": "raxx.example.com",
+    "DATABASE_URL": "sqlite:////tmp/raxx-prod-check.sqlite3",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    # Only PATH and the given variables: no DEBUG, no developer .env leaks in from the shell.
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_only_the_three_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PROD_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({"DATABASE_URL": "nonsense://"}, "DATABASE_URL"),
+        ({"JOURNAL_LOCK_INTERVAL_SECONDS": "five"}, "JOURNAL_LOCK_INTERVAL_SECONDS"),
+        ({"JOURNAL_LOCK_INTERVAL_SECONDS": "0"}, "JOURNAL_LOCK_INTERVAL_SECONDS"),
+        ({"BETA_PROGRAM_ENDS_AT": "next spring"}, "BETA_PROGRAM_ENDS_AT"),
+        ({"SECURE_SSL_REDIRECT": "perhaps"}, "SECURE_SSL_REDIRECT"),
+        ({"DEBUG": "sometimes"}, "DEBUG"),
+        ({"FLAG_CACHE_SECONDS": "30"}, "FLAG_CACHE_SECONDS"),
+    ],
+)
+def test_a_wrong_or_missing_setting_fails_at_start_naming_the_variable(change, variable):
+    env = {k: v for k, v in {**PROD_ENV, **change}.items() if v != ""}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and variable in result.stderr
+
+
+def test_plain_http_on_loopback_drops_ssl_redirect_and_secure_cookies():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
+    )
+    on = manage("shell", "-v", "0", "-c", code, env=PROD_ENV)
+    off = manage("shell", "-v", "0", "-c", code, env={**PROD_ENV, "SECURE_SSL_REDIRECT": "0"})
+    assert on.stdout.split() == ["True", "True", "True", "31536000"], on.stderr
+    assert off.stdout.split() == ["False", "False", "False", "0"], off.stderr
+
+
+def test_defaults_need_no_services(settings):
+    # The suite itself runs on these unless CI points it at PostgreSQL and Redis.
+    if "DATABASE_URL" not in os.environ:
+        assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    if not os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
+        assert settings.CELERY_BROKER_URL == "filesystem://"
+
+
+def test_no_missing_migrations(db):
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_healthz_ok(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+
+
+def test_healthz_503_when_the_broker_is_unreachable(client, db, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "unavailable", "status": "unavailable"}
+
+
+def test_healthz_503_when_the_database_is_unreachable(client, db, monkeypatch):
+    class DownDatabase:
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr("config.views.connection", DownDatabase())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"
+
+
+def test_openapi_schema_and_docs_are_served_without_a_cdn(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html and "cdn.jsdelivr" not in html
+
+
+def test_schema_generation_has_no_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
+
+
+def test_unknown_api_url_is_json_404(client, db):
+    response = client.get("/api/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("url", ["/api/paper-orders/", "/api/sentiment-labels/"])
+def test_json_nested_too_deep_is_400_on_every_api(alice_client, set_flags, url):
+    set_flags(FLAG_SENTIMENT_JOURNAL=True)
+    deep = "[" * 100_000 + "]" * 100_000
+    response = alice_client.generic("POST", url, deep, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    source = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r'(?:env\.\w+|_int|_bool|_datetime)\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert read, "the pattern no longer finds the settings' variables"
+    assert read - documented == set()

@@ -1,0 +1,195 @@
+"""SPEC W1: tokens issued by command, HMAC at rest, Bearer auth, one 401, throttled failures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from walkthrough import auth
+from walkthrough.models import Progress, Track
+
+API = "/api/walkthrough/"
+BODY_401 = {"detail": "Missing or invalid walkthrough token."}
+
+
+def issue(*args) -> list[str]:
+    out = io.StringIO()
+    call_command("issue_walkthrough_token", *args, stdout=out)
+    return out.getvalue().strip().splitlines()
+
+
+def bearer(header: str | None) -> APIClient:
+    client = APIClient()
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    return client
+
+
+@pytest.mark.django_db
+def test_command_prints_raw_token_last_and_stores_only_its_hmac():
+    raw = issue("Tess@Example.com", "--track", "self_select")[-1]
+
+    progress = Progress.objects.get()
+    expected = hmac.new(b"test-beta-token-secret", raw.encode(), hashlib.sha256).hexdigest()
+    assert progress.token_hash == expected
+    assert raw not in str(Progress.objects.values().get())
+    assert (progress.tester_email, progress.track) == ("tess@example.com", Track.SELF_SELECT)
+    assert bearer(f"Bearer {raw}").get(API).status_code == 200
+
+
+@pytest.mark.django_db
+def test_new_testers_default_to_the_full_track_and_reissue_keeps_it():
+    issue("tess@example.com")
+    issue("tess@example.com")
+    assert Progress.objects.get().track == Track.FULL
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", [["not-an-email"], ["tess@example.com", "--track", "self_select"]])
+def test_command_refuses_bad_email_and_track_switch(args):
+    issue("tess@example.com")
+    with pytest.raises(CommandError):
+        issue(*args)
+    assert Progress.objects.get().track == Track.FULL
+
+
+@pytest.mark.django_db
+def test_command_refuses_an_email_longer_than_the_column():
+    # On SQLite the row would be stored anyway; on PostgreSQL it would be a DataError.
+    with pytest.raises(CommandError, match="at most 254 characters"):
+        issue("a" * 243 + "@example.com")  # 255 characters, otherwise a valid address
+    assert not Progress.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args", [["Secret.Person@@example.com"], ["secret.person@example.com", "--track", "self_select"]]
+)
+def test_command_errors_never_echo_the_email(args):
+    issue("secret.person@example.com")
+    with pytest.raises(CommandError) as excinfo:
+        issue(*args)
+    assert "secret.person" not in str(excinfo.value).lower()
+
+
+@pytest.mark.django_db
+def test_reissue_revokes_the_old_token():
+    old = issue("tess@example.com")[-1]
+    new = issue("tess@example.com")[-1]
+
+    assert bearer(f"Bearer {new}").get(API).status_code == 200
+    response = bearer(f"Bearer {old}").get(API)
+    assert response.status_code == 401
+    assert response.json() == BODY_401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Token wt_" + "a" * 43,
+        "Bearer short",
+        "Bearer wt_" + "a" * 43 + " extra",
+        "Bearer wt_" + "a" * 43,  # well-formed, unknown
+        "Bearer wt_" + "é" * 43,
+    ],
+)
+def test_every_bad_credential_gets_the_same_401(header):
+    issue("tess@example.com")
+    for url in ["", "screen/1", "screen/3", "screen/5"]:
+        response = bearer(header).get(API + url)
+        assert response.status_code == 401
+        assert response.json() == BODY_401
+        assert response["WWW-Authenticate"] == 'Bearer realm="walkthrough"'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", [None, "Bearer nonsense", "Bearer wt_" + "a" * 43])
+def test_bad_credentials_take_one_timing_path(header, monkeypatch, django_assert_num_queries):
+    """Missing and malformed tokens are hashed and looked up exactly like unknown ones."""
+    calls = []
+    real = auth.token_hash
+    monkeypatch.setattr(auth, "token_hash", lambda raw: calls.append(raw) or real(raw))
+
+    with django_assert_num_queries(1):
+        assert bearer(header).get(API).status_code == 401
+    assert len(calls) == 1
+
+
+@pytest.mark.django_db
+def test_session_users_are_not_testers(alice_client):
+    assert alice_client.get(API).status_code == 401
+
+
+@pytest.mark.django_db
+def test_failures_are_throttled_and_successes_are_not_counted(make_tester, monkeypatch):
+    monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "3/min", raising=False)
+    tess = make_tester()
+    for _ in range(10):  # successes never count
+        assert tess.get().status_code == 200
+    stranger = bearer("Bearer wt_" + "b" * 43)
+    assert [stranger.get(API).status_code for _ in range(3)] == [401, 401, 401]
+
+    blocked = stranger.get(API)
+    assert blocked.status_code == 429
+    assert int(blocked["Retry-After"]) > 0
+    # From this address even a valid token waits: otherwise guessing could go on.
+    assert tess.get().status_code == 429
+
+
+def test_the_failure_scope_is_configured():
+    assert auth.AuthFailureThrottle().num_requests > 0
+
+
+@pytest.mark.django_db
+def test_flag_off_simple_builder_is_404_before_authentication():
+    response = bearer(None).get(API + "screen/simple/1")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.django_db
+def test_the_failure_window_passes(make_tester, monkeypatch):
+    import datetime as dt
+
+    import time_machine
+
+    monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "2/min", raising=False)
+    tess = make_tester()
+    stranger = bearer("Bearer wt_" + "c" * 43)
+    start = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        assert [stranger.get(API).status_code for _ in range(3)] == [401, 401, 429]
+        traveller.shift(dt.timedelta(seconds=61))
+        assert tess.get().status_code == 200
+        assert stranger.get(API).status_code == 401
+
+
+def test_two_first_issues_racing_for_one_email_end_as_a_re_issue(db, monkeypatch):
+    """The loser of the race sees no row, hits the unique email constraint, and re-issues."""
+    from walkthrough import services
+
+    first, first_raw = services.walkthrough_token_issue(email="race@example.com")
+    real_lookup = services._progress_for_update
+    calls = []
+
+    def lookup_that_misses_once(email):
+        calls.append(email)
+        return None if len(calls) == 1 else real_lookup(email)
+
+    monkeypatch.setattr(services, "_progress_for_update", lookup_that_misses_once)
+    second, second_raw = services.walkthrough_token_issue(email="race@example.com")
+
+    assert len(calls) == 2
+    assert second.pk == first.pk and second_raw != first_raw
+    second.refresh_from_db()
+    assert second.token_hash == services.token_hash(second_raw)

@@ -1,0 +1,187 @@
+"""Walkthrough tables (SPEC W2, W8, W9; ADR 0115). The database holds every invariant it can."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Track(models.TextChoices):
+    FULL = "full", "Full (persona questions)"
+    SELF_SELECT = "self_select", "Self-select (bucket choice)"
+
+
+class IntentBucket(models.TextChoices):
+    # A fourth bucket is a member here, a registry entry in scenarios/buckets.json and a
+    # migration that replaces the CHECK constraint (SPEC W12).
+    INCOME = "income", "Income"
+    COVERED_CALL = "covered_call", "Covered call"
+    DIRECTIONAL = "directional", "Directional"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class StrategyType(models.TextChoices):
+    # Same order as journal.models.StrategyType so the OpenAPI schema shares one enum.
+    IRON_CONDOR = "iron_condor", "Iron condor"
+    VERTICAL_SPREAD = "vertical_spread", "Vertical spread"
+    COVERED_CALL = "covered_call", "Covered call"
+
+
+LAST_SCREEN = 5
+
+
+class ProgressQuerySet(models.QuerySet):
+    def for_email(self, email: str) -> ProgressQuerySet:
+        return self.filter(tester_email=email.strip().lower())
+
+
+class Progress(models.Model):
+    """One row per tester; the row is the tester's identity for the walkthrough API."""
+
+    tester_email = models.EmailField(max_length=254)
+    # HMAC-SHA256(BETA_TOKEN_SECRET, raw token) as hex; the raw token is never stored (SPEC W1).
+    token_hash = models.CharField(max_length=64)
+    track = models.TextField(choices=Track.choices, default=Track.FULL)
+    persona_answers = models.JSONField(null=True, blank=True)
+    # Nullable TEXT per ADR 0115: NULL means "not set yet", distinct from the "unknown" bucket.
+    intent_bucket = models.TextField(choices=IntentBucket.choices, null=True, blank=True)  # noqa: DJ001
+    # The furthest screen the tester has reached (1 until the door screen is answered).
+    current_screen = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Advances on every screen POST (ADR 0115 audit trail); services set it explicitly.
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProgressQuerySet.as_manager()
+
+    class Meta:
+        db_table = "beta_walkthrough_progress"
+        verbose_name = "walkthrough progress"
+        verbose_name_plural = "walkthrough progress"
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tester_email"], name="walkthrough_progress_unique_email"),
+            # The one indexed lookup every authenticated request makes.
+            models.UniqueConstraint(fields=["token_hash"], name="walkthrough_progress_unique_token_hash"),
+            models.CheckConstraint(
+                condition=Q(track__in=Track.values), name="walkthrough_progress_track_valid"
+            ),
+            # Self-select testers pick a bucket; they never answer persona questions (SPEC W2).
+            models.CheckConstraint(
+                condition=~Q(track=Track.SELF_SELECT) | Q(persona_answers__isnull=True),
+                name="walkthrough_progress_self_select_no_persona",
+            ),
+            models.CheckConstraint(
+                condition=Q(intent_bucket__isnull=True) | Q(intent_bucket__in=IntentBucket.values),
+                name="walkthrough_progress_intent_bucket_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(current_screen__gte=1, current_screen__lte=LAST_SCREEN),
+                name="walkthrough_progress_current_screen_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tester_email
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
+
+
+class Tester:
+    """What DRF sees as `request.user` for a walkthrough request; `request.auth` is the row."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.pk = self.id = progress.pk
+
+    def __str__(self) -> str:
+        return self.progress.tester_email
+
+
+IC_COLUMNS = (
+    "short_call_strike",
+    "long_call_strike",
+    "short_put_strike",
+    "long_put_strike",
+    "expiry",
+    "net_credit",
+)
+
+
+def _ic_columns_null() -> Q:
+    return Q(**{f"{name}__isnull": True for name in IC_COLUMNS})
+
+
+def _ic_columns_set() -> Q:
+    return Q(**{f"{name}__isnull": False for name in IC_COLUMNS})
+
+
+class PaperTradeQuerySet(models.QuerySet):
+    def for_progress(self, progress: Progress) -> PaperTradeQuerySet:
+        return self.filter(progress=progress)
+
+
+class PaperTrade(models.Model):
+    """A filled walkthrough trade: legs_json holds every leg; IC columns only for iron condors."""
+
+    progress = models.ForeignKey(Progress, on_delete=models.CASCADE, related_name="paper_trades")
+    strategy_type = models.TextField(choices=StrategyType.choices, db_default=StrategyType.IRON_CONDOR)
+    legs_json = models.JSONField()
+    short_call_strike = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    long_call_strike = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    short_put_strike = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    long_put_strike = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    expiry = models.DateField(null=True, blank=True)
+    # Per share, at the fixture chain's bid for sold legs and ask for bought legs.
+    net_credit = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    filled_at = models.DateTimeField(default=timezone.now)
+
+    objects = PaperTradeQuerySet.as_manager()
+
+    class Meta:
+        db_table = "beta_walkthrough_paper_trades"
+        ordering = ["-filled_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(strategy_type__in=StrategyType.values),
+                name="walkthrough_papertrade_strategy_type_valid",
+            ),
+            # ADR 0115 risk: IC columns are NULL for CC/VS fills, and always filled for ICs.
+            models.CheckConstraint(
+                condition=(Q(strategy_type=StrategyType.IRON_CONDOR) & _ic_columns_set())
+                | (~Q(strategy_type=StrategyType.IRON_CONDOR) & _ic_columns_null()),
+                name="walkthrough_papertrade_ic_columns_iff_iron_condor",
+            ),
+        ]
+        indexes = [models.Index(fields=["progress", "-filled_at"], name="wt_trade_progress_filled")]
+
+    def __str__(self) -> str:
+        return f"{self.strategy_type} #{self.pk}"
+
+
+class SurveyAnswer(models.Model):
+    """One answer of the uniform screen-5 survey (SPEC W9); intent_bucket is a join away."""
+
+    progress = models.ForeignKey(Progress, on_delete=models.CASCADE, related_name="survey_answers")
+    question_id = models.TextField()
+    answer = models.TextField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "beta_walkthrough_survey_answers"
+        ordering = ["progress_id", "question_id"]
+        constraints = [
+            # Makes the survey idempotent per tester even under concurrent POSTs.
+            models.UniqueConstraint(
+                fields=["progress", "question_id"], name="walkthrough_surveyanswer_unique_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}={self.answer}"

@@ -1,0 +1,11 @@
+"""Beat tasks: thin callers of services (SPEC W11)."""
+
+from celery import shared_task
+
+from walkthrough.services import walkthrough_purge_after_program
+
+
+@shared_task(name="walkthrough.tasks.purge_walkthrough_data")
+def purge_walkthrough_data() -> dict[str, int]:
+    """Purge every beta_walkthrough_* row 30 days after BETA_PROGRAM_ENDS_AT (no-op before)."""
+    return walkthrough_purge_after_program()

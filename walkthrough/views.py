@@ -1,0 +1,282 @@
+"""Walkthrough screens (SPEC W3–W9): thin views over scenarios (data) and services (rules).
+
+The scenario is resolved on every request from the request's flag snapshot (SPEC W5), so a
+kill switch on FLAG_WALKTHROUGH_PERSONA_ROUTING applies to the very next request.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import ConflictError
+from flags.permissions import FlagGateMixin, flag_required
+from flags.store import is_enabled
+from walkthrough import scenarios, services
+from walkthrough import serializers as s
+from walkthrough.auth import IsWalkthroughTester, WalkthroughTokenAuthentication
+from walkthrough.models import Progress, Track
+
+ROUTING = "FLAG_WALKTHROUGH_PERSONA_ROUTING"
+SELF_SELECT = "FLAG_BETA_WALKTHROUGH_SELF_SELECT"
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=OpenApiTypes.OBJECT, description=description)
+
+
+ERRORS = {
+    401: _error("Missing, malformed, unknown or revoked token (one body for all)."),
+    429: _error("Too many failed token attempts from this address."),
+}
+WRITE_ERRORS = {
+    **ERRORS,
+    400: _error("Bad input: field errors; rule errors name the rule and the leg."),
+    409: _error(
+        "Conflicts with the current state, e.g. a strategy_type not served now: fetch the screen again."
+    ),
+}
+
+
+class TesterView(APIView):
+    """Base for every walkthrough screen: Bearer-token testers only, the row is `request.auth`."""
+
+    authentication_classes = [WalkthroughTokenAuthentication]
+    permission_classes = [IsWalkthroughTester]
+    throttle_classes: list = []  # failures are throttled inside the authenticator (SPEC W1)
+
+    @property
+    def progress(self) -> Progress:
+        return self.request.auth
+
+    def resolution(self) -> scenarios.Resolution:
+        return self.resolution_for(self.progress)
+
+    def summary(self, progress: Progress | None = None) -> dict:
+        progress = progress or self.progress
+        served = self.resolution_for(progress)
+        data = {
+            "tester_email": progress.tester_email,
+            "track": progress.track,
+            "intent_bucket": progress.intent_bucket,
+            "current_screen": progress.current_screen,
+            "created_at": progress.created_at,
+            "updated_at": progress.updated_at,
+            "completed_at": progress.completed_at,
+            "scenario": served.scenario,
+            "strategy_type": served.strategy_type,
+            "builder_route": served.builder_route,
+            "paper_trades": progress.paper_trades.count(),
+            "survey_submitted": progress.survey_answers.exists(),
+        }
+        return s.ProgressSummarySerializer(data).data
+
+    def resolution_for(self, progress: Progress) -> scenarios.Resolution:
+        return scenarios.resolve_scenario(
+            routing=is_enabled(ROUTING, request=self.request),
+            self_select=is_enabled(SELF_SELECT, request=self.request),
+            bucket=progress.intent_bucket,
+        )
+
+    def scenario_screen(self, screen: str, *, builder: bool) -> dict:
+        served = self.resolution()
+        data = scenarios.scenario(served.scenario)
+        payload = {
+            "screen": screen,
+            "scenario": served.scenario,
+            "strategy_type": served.strategy_type,
+            "builder_route": served.builder_route,
+            **scenarios.screen_copy(served.scenario, screen),
+            # The inline guide stands in for the simple builder while S is off (ADR 0115).
+            "inline_guide": data["inline_guide"] if served.inline_guide and screen == "2" else None,
+            "rules": data["rules"],
+        }
+        if builder:
+            payload["chain"] = data["chain"]
+        return s.ScenarioScreenSerializer(payload).data
+
+    def continue_screen(self, request, screen: int) -> Response:
+        """POST `{}` on a read screen (2 or 4): the tester moves on."""
+        s.EmptyRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        return Response(self.summary(services.screen_continue(progress=self.progress, screen=screen)))
+
+    def create_trade(self, request) -> Response:
+        body = s.TradeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        trade = services.paper_trade_create(
+            progress=self.progress,
+            served=self.resolution(),
+            strategy_type=body.validated_data["strategy_type"],
+            legs=[dict(leg) for leg in body.validated_data["legs"]],
+        )
+        return Response(s.PaperTradeSerializer(trade).data, status=status.HTTP_201_CREATED)
+
+
+class SummaryView(TesterView):
+    @extend_schema(responses={200: s.ProgressSummarySerializer, **ERRORS}, summary="Progress summary")
+    def get(self, request):
+        return Response(self.summary())
+
+
+class DoorScreenView(TesterView):
+    @extend_schema(responses={200: s.DoorScreenSerializer, **ERRORS}, summary="Screen 1: door")
+    def get(self, request):
+        door, progress = scenarios.door(), self.progress
+        payload = {
+            "screen": "1",
+            "track": progress.track,
+            "title": door["title"],
+            "body": door["body"],
+            "persona_answers": progress.persona_answers,
+            "intent_bucket": progress.intent_bucket,
+        }
+        if progress.track == Track.FULL:
+            payload["questions"] = door["questions"]
+        else:
+            payload["choices"] = [{"value": b.value, "label": b.label} for b in scenarios.buckets().values()]
+        return Response(s.DoorScreenSerializer(payload).data)
+
+    @extend_schema(
+        request=s.DoorRequestSerializer,
+        responses={200: s.ProgressSummarySerializer, **WRITE_ERRORS},
+        summary="Screen 1: answer the persona questions (full) or choose a bucket (self_select)",
+    )
+    def post(self, request):
+        body = s.DoorRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        progress = services.door_answer(
+            progress=self.progress,
+            answers=body.validated_data.get("answers"),
+            intent_bucket=body.validated_data.get("intent_bucket"),
+        )
+        return Response(self.summary(progress))
+
+
+class ScenarioScreenView(TesterView):
+    """Screen 2: the scenario introduction (with the inline guide where the matrix says so)."""
+
+    @extend_schema(responses={200: s.ScenarioScreenSerializer, **ERRORS}, summary="Screen 2: scenario")
+    def get(self, request):
+        return Response(self.scenario_screen("2", builder=False))
+
+    @extend_schema(
+        request=s.EmptyRequestSerializer,
+        responses={200: s.ProgressSummarySerializer, **WRITE_ERRORS},
+        summary="Screen 2: continue",
+    )
+    def post(self, request):
+        return self.continue_screen(request, 2)
+
+
+class BuilderScreenView(TesterView):
+    """Screen 3: the builder of the scenario served now."""
+
+    screen = "3"
+
+    @extend_schema(responses={200: s.ScenarioScreenSerializer, **ERRORS}, summary="Screen 3: trade builder")
+    def get(self, request):
+        return Response(self.scenario_screen(self.screen, builder=True))
+
+    @extend_schema(
+        request=s.TradeRequestSerializer,
+        responses={201: s.PaperTradeSerializer, **WRITE_ERRORS},
+        summary="Screen 3: fill the paper trade",
+    )
+    def post(self, request):
+        return self.create_trade(request)
+
+
+class SimpleBuilderView(FlagGateMixin, BuilderScreenView):
+    """/screen/simple/1: 404 while S is off; the vertical-spread builder for the directional row."""
+
+    screen = "simple/1"
+    permission_classes = [flag_required(SELF_SELECT), IsWalkthroughTester]
+
+    def resolution(self) -> scenarios.Resolution:
+        return scenarios.resolve_simple_builder(super().resolution())
+
+    @extend_schema(
+        responses={
+            200: s.ScenarioScreenSerializer,
+            404: _error("FLAG_BETA_WALKTHROUGH_SELF_SELECT is off."),
+            **ERRORS,
+        },
+        summary="Simple builder",
+    )
+    def get(self, request):
+        return super().get(request)
+
+    @extend_schema(
+        request=s.TradeRequestSerializer,
+        responses={
+            201: s.PaperTradeSerializer,
+            404: _error("FLAG_BETA_WALKTHROUGH_SELF_SELECT is off."),
+            **WRITE_ERRORS,
+        },
+        summary="Simple builder: fill the paper trade",
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class ReviewScreenView(TesterView):
+    @extend_schema(
+        responses={200: s.ReviewScreenSerializer, 409: _error("No paper trade filled yet."), **ERRORS},
+        summary="Screen 4: review the filled trade",
+    )
+    def get(self, request):
+        trade = services.latest_trade(progress=self.progress)
+        served = self.resolution()
+        if trade is None:
+            raise ConflictError(f"No paper trade yet: build one at {served.builder_route}.")
+        payload = {
+            "screen": "4",
+            "scenario": served.scenario,
+            "strategy_type": served.strategy_type,
+            "builder_route": served.builder_route,
+            # Copy follows the filled trade, which may predate a flag flip.
+            **scenarios.screen_copy(trade.strategy_type, "4"),
+            "trade": trade,
+        }
+        return Response(s.ReviewScreenSerializer(payload).data)
+
+    @extend_schema(
+        request=s.EmptyRequestSerializer,
+        responses={200: s.ProgressSummarySerializer, **WRITE_ERRORS},
+        summary="Screen 4: continue",
+    )
+    def post(self, request):
+        return self.continue_screen(request, 4)
+
+
+class SurveyScreenView(TesterView):
+    @extend_schema(responses={200: s.SurveyScreenSerializer, **ERRORS}, summary="Screen 5: survey")
+    def get(self, request):
+        survey, progress = scenarios.survey(), self.progress
+        answers = services.survey_answers(progress=progress)
+        payload = {
+            "screen": "5",
+            "title": survey["title"],
+            "questions": survey["questions"],
+            "answers": answers or None,
+            "completed_at": progress.completed_at,
+        }
+        return Response(s.SurveyScreenSerializer(payload).data)
+
+    @extend_schema(
+        request=s.SurveyRequestSerializer,
+        responses={201: s.SurveyResultSerializer, 200: s.SurveyResultSerializer, **WRITE_ERRORS},
+        summary="Screen 5: submit the survey (idempotent)",
+    )
+    def post(self, request):
+        body = s.SurveyRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        answers, created = services.survey_submit(
+            progress=self.progress, answers=body.validated_data["answers"]
+        )
+        progress = Progress.objects.get(pk=self.progress.pk)
+        result = s.SurveyResultSerializer({"answers": answers, "completed_at": progress.completed_at}).data
+        return Response(result, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
