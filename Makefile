@@ -35,5 +35,9 @@ lint: install
 bench: install
 	$(PY) -m tests.bench.run
 
+# A longer schemathesis hunt than the one in `make test` (FUZZ_EXAMPLES per operation).
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/pytest tests/test_fuzz_api.py -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles

@@ -7,6 +7,8 @@ input is rejected with a 4xx (negative_data_rejection).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -63,7 +65,8 @@ def credentials(db, alice):
 
 @schema.parametrize()
 @settings(
-    max_examples=40,
+    # 40 per operation keeps `make test` quick; `make fuzz` raises it for a longer hunt.
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
