@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -20,8 +14,7 @@ from rest_framework.test import APIClient
 from journal import services
 from journal.models import TradeSentimentLabel
 from tests.journal.factories import LabelFactory, PaperOrderFactory
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import celery_worker
 
 
 @pytest.mark.postgres
@@ -100,12 +93,6 @@ def test_a_patch_holding_its_row_lock_does_not_block_other_users(alice, bob, mon
     assert alices.journal_note == "mine"
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
@@ -118,58 +105,13 @@ def test_a_real_worker_with_beat_locks_a_due_label(alice):
     fresh = LabelFactory(
         user=alice, trade=PaperOrderFactory(user=alice, closed=True, closed_at=timezone.now())
     )
-    broker = os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"]
-    with tempfile.TemporaryDirectory(prefix="raxx-beat-") as tmp:
-        env = {
-            **os.environ,
-            "DEBUG": "1",
-            "SECURE_SSL_REDIRECT": "0",
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": broker,
-            "JOURNAL_LOCK_INTERVAL_SECONDS": "1",
-        }
-        log_path = Path(tmp) / "worker.log"
-        with log_path.open("w") as log:
-            worker = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "celery"),
-                    "-A",
-                    "config",
-                    "worker",
-                    "-B",
-                    "--schedule-filename",
-                    str(Path(tmp) / "beat-schedule"),
-                    "--pool",
-                    "solo",
-                    "--loglevel",
-                    "INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--hostname",
-                    f"journal-test-{os.getpid()}@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline and worker.poll() is None:
-                    if TradeSentimentLabel.objects.filter(
-                        pk=due.pk, post_label_locked_at__isnull=False
-                    ).exists():
-                        break
-                    time.sleep(0.5)  # bounded polling of a separate process, not a time rule
-            finally:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait(timeout=10)
-        output = log_path.read_text()
+    with celery_worker(name="journal-beat", beat=True, env={"JOURNAL_LOCK_INTERVAL_SECONDS": "1"}) as worker:
+        locked = worker.wait_for(
+            lambda: TradeSentimentLabel.objects.filter(pk=due.pk, post_label_locked_at__isnull=False).exists()
+        )
+        output = worker.output()
+    assert locked, output
     due.refresh_from_db()
     fresh.refresh_from_db()
-    assert due.post_label_locked_at is not None, output[-3000:]
+    assert due.post_label_locked_at is not None
     assert fresh.post_label_locked_at is None
