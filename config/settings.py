@@ -193,6 +193,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # Proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1). With 0
+    # the client address is REMOTE_ADDR; DRF's own default would trust the whole header, so
+    # a client could pick a fresh identity per request and escape the throttle (SPEC W1).
+    "NUM_PROXIES": _int("NUM_PROXIES", 0),
     "DEFAULT_THROTTLE_RATES": {
         # Failed walkthrough-token attempts per client address (SPEC W1).
         "walkthrough_auth_failure": env.str("WALKTHROUGH_AUTH_FAILURE_RATE", default="20/min"),

@@ -3,11 +3,13 @@
 Every outcome that is not a known, current token (missing header, malformed, unknown,
 revoked by re-issue) answers the same 401 body, and takes the same path to get there: the
 HMAC is always computed and the one indexed lookup always runs. Failures are counted per
-client address; past the `walkthrough_auth_failure` rate every attempt answers 429.
+client address (see AuthFailureThrottle); past the `walkthrough_auth_failure` rate every
+attempt answers 429.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -37,28 +39,43 @@ def token_hash(raw: str) -> str:
 
 
 class AuthFailureThrottle(SimpleRateThrottle):
-    """Counts failed token attempts per client address; successes are never recorded."""
+    """Counts token attempts per client address in fixed windows; successes are handed back.
+
+    Every attempt is counted *before* the token is checked, with an atomic cache increment,
+    so concurrent guesses cannot all slip past the limit between a read and a write; a
+    valid token then returns its count (successes never count against an address). Past the
+    limit every attempt answers 429 until the window ends, valid tokens included: otherwise
+    a guesser could keep going and spot a hit by its status. The address is REMOTE_ADDR, or
+    the hop NUM_PROXIES back in X-Forwarded-For, so a client cannot pick its own identity.
+    """
 
     scope = "walkthrough_auth_failure"
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def _load(self, request) -> None:
-        self.key = self.get_cache_key(request, None)
-        self.history = self.cache.get(self.key, [])
+    def _key(self, request) -> str:
         self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
+        self.window = int(self.now // self.duration)
+        ident = f"{self.get_ident(request)}:{self.window}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
-    def blocked(self, request) -> bool:
-        self._load(request)
-        return len(self.history) >= self.num_requests
+    def attempt(self, request) -> bool:
+        """Count one attempt; False when the address is over the limit for this window."""
+        self.key = self._key(request)
+        timeout = self.duration + 1
+        self.cache.add(self.key, 0, timeout)
+        try:
+            count = self.cache.incr(self.key)
+        except ValueError:  # the window's key expired between add and incr
+            self.cache.add(self.key, 1, timeout)
+            count = 1
+        return count <= self.num_requests
 
-    def record_failure(self, request) -> None:
-        self._load(request)
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+    def succeeded(self) -> None:
+        """A valid token: take its attempt back."""
+        with contextlib.suppress(ValueError):  # the window's key expired meanwhile
+            self.cache.decr(self.key)
+
+    def wait(self) -> float:
+        return max((self.window + 1) * self.duration - self.now, 1)
 
 
 class WalkthroughTokenAuthentication(BaseAuthentication):
@@ -66,15 +83,15 @@ class WalkthroughTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         throttle = AuthFailureThrottle()
-        if throttle.blocked(request):
+        if not throttle.attempt(request):
             raise exceptions.Throttled(wait=throttle.wait())
         raw = self._raw_token(request)
         # Hash and look up even when the header is missing or malformed: one timing path.
         digest = token_hash(raw or "")
         progress = Progress.objects.filter(token_hash=digest).first()
         if raw is None or progress is None or not hmac.compare_digest(progress.token_hash, digest):
-            throttle.record_failure(request)
             raise exceptions.AuthenticationFailed(UNAUTHORIZED_DETAIL)
+        throttle.succeeded()
         return Tester(progress), progress
 
     def _raw_token(self, request) -> str | None:

@@ -118,10 +118,6 @@ def _ic_columns_null() -> Q:
     return Q(**{f"{name}__isnull": True for name in IC_COLUMNS})
 
 
-def _ic_columns_set() -> Q:
-    return Q(**{f"{name}__isnull": False for name in IC_COLUMNS})
-
-
 class PaperTradeQuerySet(models.QuerySet):
     def for_progress(self, progress: Progress) -> PaperTradeQuerySet:
         return self.filter(progress=progress)
@@ -152,11 +148,13 @@ class PaperTrade(models.Model):
                 condition=Q(strategy_type__in=StrategyType.values),
                 name="walkthrough_papertrade_strategy_type_valid",
             ),
-            # ADR 0115 risk: IC columns are NULL for CC/VS fills, and always filled for ICs.
+            # ADR 0115 risk: IC columns are NULL for CC/VS fills. One-way on purpose: rows
+            # from before migration 0002 become iron condors whatever columns they have, so
+            # the migration never fails on old data; new iron condors always fill all six
+            # (walkthrough.services.paper_trade_create, tested in test_trades).
             models.CheckConstraint(
-                condition=(Q(strategy_type=StrategyType.IRON_CONDOR) & _ic_columns_set())
-                | (~Q(strategy_type=StrategyType.IRON_CONDOR) & _ic_columns_null()),
-                name="walkthrough_papertrade_ic_columns_iff_iron_condor",
+                condition=Q(strategy_type=StrategyType.IRON_CONDOR) | _ic_columns_null(),
+                name="walkthrough_papertrade_ic_columns_null_unless_iron_condor",
             ),
         ]
         indexes = [models.Index(fields=["progress", "-filled_at"], name="wt_trade_progress_filled")]

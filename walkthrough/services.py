@@ -190,7 +190,8 @@ def paper_trade_create(
 
 
 def survey_submit(*, progress: Progress, answers: dict[str, Any]) -> tuple[dict[str, str], bool]:
-    """Store the survey once per tester; the same answers again are a no-op, different ones 409."""
+    """Store the survey once per tester, after a filled trade; the same answers again are a
+    no-op, different ones 409."""
     answers = _validated_answers(answers, scenarios.survey()["questions"])
     now = timezone.now()
     with transaction.atomic():
@@ -201,6 +202,10 @@ def survey_submit(*, progress: Progress, answers: dict[str, Any]) -> tuple[dict[
                 raise ConflictError("The survey was already submitted with different answers.")
             _touch(row, reached=LAST_SCREEN, now=now, fields=[])  # still a screen POST (ADR 0115)
             return stored, False
+        # The survey follows the paper trade, as screen 4 does: otherwise a tester who skipped
+        # the builder would count as having reached screens 3-4 in the cohort funnel (SPEC A2).
+        if not PaperTrade.objects.for_progress(row).exists():
+            raise ConflictError("No paper trade yet: build one first (see builder_route).")
         try:
             with transaction.atomic():
                 SurveyAnswer.objects.bulk_create(

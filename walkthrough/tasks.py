@@ -5,7 +5,7 @@ from celery import shared_task
 from walkthrough.services import walkthrough_purge_after_program
 
 
-@shared_task(name="walkthrough.tasks.purge_walkthrough_data")
+@shared_task(name="walkthrough.tasks.purge_walkthrough_data", soft_time_limit=300, time_limit=360)
 def purge_walkthrough_data() -> dict[str, int]:
     """Purge every beta_walkthrough_* row 30 days after BETA_PROGRAM_ENDS_AT (no-op before)."""
     return walkthrough_purge_after_program()

@@ -146,6 +146,56 @@ def test_failures_are_throttled_and_successes_are_not_counted(make_tester, monke
     assert tess.get().status_code == 429
 
 
+@pytest.mark.django_db
+def test_a_forged_forwarded_for_header_does_not_reset_the_count(monkeypatch):
+    monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "3/min", raising=False)
+    statuses = [
+        bearer("Bearer wt_" + "d" * 43).get(API, HTTP_X_FORWARDED_FOR=f"10.1.{n}.1").status_code
+        for n in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+@pytest.mark.django_db
+def test_behind_one_proxy_each_client_address_has_its_own_count(monkeypatch, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "2/min", raising=False)
+    guesser = bearer("Bearer wt_" + "e" * 43)
+
+    # The proxy appends the real client; whatever the client wrote before it is ignored.
+    spoofed = [guesser.get(API, HTTP_X_FORWARDED_FOR=f"1.2.3.{n}, 203.0.113.9").status_code for n in range(3)]
+    other_client = guesser.get(API, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code
+
+    assert spoofed == [401, 401, 429]
+    assert other_client == 401
+
+
+def test_concurrent_attempts_cannot_overshoot_the_limit(monkeypatch):
+    """The count is an atomic increment, not a read then a write: 40 racing guesses, 5 pass."""
+    import threading
+
+    from django.core.cache import cache
+    from django.test import RequestFactory
+
+    monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "5/min", raising=False)
+    cache.clear()
+    request = RequestFactory().get(API, REMOTE_ADDR="192.0.2.44")
+    barrier = threading.Barrier(40)
+    allowed: list[bool] = []
+
+    def guess():
+        barrier.wait(timeout=10)
+        allowed.append(auth.AuthFailureThrottle().attempt(request))
+
+    threads = [threading.Thread(target=guess) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    cache.clear()
+    assert sorted(allowed) == [False] * 35 + [True] * 5
+
+
 def test_the_failure_scope_is_configured():
     assert auth.AuthFailureThrottle().num_requests > 0
 

@@ -63,3 +63,9 @@ def test_purge_thirty_days_after_the_programme_ends(two_testers, settings, now, 
     assert PaperTrade.objects.exists() is not purged
     assert SurveyAnswer.objects.exists() is not purged
     assert counts["beta_walkthrough_progress"] == (2 if purged else 0)
+
+
+def test_beat_runs_the_purge_task(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["walkthrough-purge-after-program"]
+    assert entry["task"] == purge_walkthrough_data.name
+    assert entry["schedule"] <= 24 * 3600  # at least daily, so the 30-day promise holds to the day

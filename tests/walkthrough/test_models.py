@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from tests.walkthrough.factories import PaperTradeFactory, ProgressFactory
-from walkthrough.models import PaperTrade, Track
+from walkthrough.models import PaperTrade, Progress, Track
 
 pytestmark = pytest.mark.django_db
 
@@ -79,11 +79,10 @@ def test_strategy_type_is_one_of_three_and_not_null(value):
     [
         {"strategy_type": "covered_call"},  # CC with IC columns filled
         {"strategy_type": "vertical_spread", "expiry": None, "net_credit": None},  # some left
-        {"short_call_strike": None},  # IC missing a column
     ],
 )
-def test_iron_condor_columns_only_and_always_for_iron_condors(kwargs):
-    violates("walkthrough_papertrade_ic_columns_iff_iron_condor", lambda: PaperTradeFactory(**kwargs))
+def test_iron_condor_columns_are_null_for_other_strategies(kwargs):
+    violates("walkthrough_papertrade_ic_columns_null_unless_iron_condor", lambda: PaperTradeFactory(**kwargs))
 
 
 @pytest.mark.postgres
@@ -128,3 +127,29 @@ def test_migration_0002_reverses_and_reapplies_cleanly():
     added = sorted(op.name for op in ops if op.__class__.__name__ == "AddField")
     assert added == ["intent_bucket", "strategy_type"]
     assert {op.__class__.__name__ for op in ops} == {"AddField", "AddConstraint"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0002_turns_pre_adr_trades_into_iron_condors_whatever_their_columns():
+    """Old rows get the database default; a legacy row with an empty IC column cannot stop it."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("walkthrough", "0001_initial")])
+    old = executor.loader.project_state([("walkthrough", "0001_initial")]).apps
+    progress = old.get_model("walkthrough", "Progress").objects.create(
+        tester_email="legacy@example.com", token_hash="a" * 64, track="full"
+    )
+    trade = old.get_model("walkthrough", "PaperTrade").objects.create(
+        progress_id=progress.pk, legs_json=[{"action": "buy"}], short_call_strike="5600", net_credit=None
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("walkthrough", "0002_intent_bucket_strategy_type")])
+
+    migrated = PaperTrade.objects.get(pk=trade.pk)
+    assert (migrated.strategy_type, migrated.net_credit, migrated.legs_json) == (
+        "iron_condor",
+        None,
+        [{"action": "buy"}],
+    )
+    assert Progress.objects.get(pk=progress.pk).intent_bucket is None

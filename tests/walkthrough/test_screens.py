@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from tests.walkthrough.conftest import with_bucket
-from tests.walkthrough.factories import SURVEY_ANSWERS, legs
+from tests.walkthrough.factories import SURVEY_ANSWERS, PaperTradeFactory, legs
 from walkthrough.models import PaperTrade, Progress, SurveyAnswer
 
 T0 = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
@@ -173,6 +173,7 @@ def test_survey_is_the_same_on_every_path(tess, set_flags, bucket):
 
 
 def test_survey_is_idempotent_per_tester(tess):
+    PaperTradeFactory(progress=tess.progress)
     with time_machine.travel(T0, tick=False) as traveller:
         first = tess.post("screen/5", {"answers": SURVEY_ANSWERS})
         traveller.shift(dt.timedelta(hours=1))
@@ -186,6 +187,20 @@ def test_survey_is_idempotent_per_tester(tess):
     changed = tess.post("screen/5", {"answers": {**SURVEY_ANSWERS, "clarity": "1"}})
     assert changed.status_code == 409
     assert dict(SurveyAnswer.objects.values_list("question_id", "answer")) == SURVEY_ANSWERS
+
+
+def test_the_survey_waits_for_a_paper_trade(tess):
+    """Like screen 4: a tester who skipped the builder cannot inflate the cohort funnel."""
+    tess.post("screen/1", {"answers": {"goal": "income", "holdings": "no_shares"}})
+    before = tess.refresh()
+
+    response = tess.post("screen/5", {"answers": SURVEY_ANSWERS})
+
+    assert response.status_code == 409
+    assert "paper trade" in response.json()["detail"]
+    assert not SurveyAnswer.objects.exists()
+    after = tess.refresh()
+    assert (after.current_screen, after.completed_at, after.updated_at) == (2, None, before.updated_at)
 
 
 @pytest.mark.parametrize(

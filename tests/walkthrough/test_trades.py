@@ -101,6 +101,14 @@ RULES = [
     ),
     ("iron_condor", _set("iron_condor", **{"2.quantity": 2}), "legs[2].quantity", "equal_quantity"),
     ("iron_condor", _set("iron_condor", **{"0.strike": "5275"}), "legs[0].strike", "in_chain"),
+    (
+        "iron_condor",
+        _set(
+            "iron_condor", **{"0.instrument": "equity", "0.right": None, "0.strike": None, "0.expiry": None}
+        ),
+        "legs[0].instrument",
+        "options_only",
+    ),
     ("vertical_spread", legs("vertical_spread")[:1], "legs", "leg_count"),
     ("vertical_spread", _set("vertical_spread", **{"1.right": "put"}), "legs[1].right", "same_right"),
     (
@@ -117,6 +125,16 @@ RULES = [
     ),
     ("vertical_spread", _set("vertical_spread", **{"1.action": "buy"}), "legs[1].action", "one_buy_one_sell"),
     ("vertical_spread", _set("vertical_spread", **{"1.quantity": 3}), "legs[1].quantity", "equal_quantity"),
+    ("vertical_spread", _set("vertical_spread", **{"1.strike": "470.5"}), "legs[1].strike", "in_chain"),
+    (
+        "vertical_spread",
+        _set(
+            "vertical_spread",
+            **{"1.instrument": "equity", "1.right": None, "1.strike": None, "1.expiry": None},
+        ),
+        "legs[1].instrument",
+        "options_only",
+    ),
     ("covered_call", legs("covered_call")[1:], "legs", "leg_count"),
     ("covered_call", _set("covered_call", **{"0.quantity": 50}), "legs[0].quantity", "shares_per_contract"),
     ("covered_call", _set("covered_call", **{"1.quantity": 2}), "legs[0].quantity", "shares_per_contract"),
