@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -60,3 +61,29 @@ def exception_handler(exc, context):
 def json_not_found(request, exception=None):
     """handler404: unknown URLs answer the same JSON body as a hidden route."""
     return JsonResponse(NOT_FOUND_BODY, status=404)
+
+
+# Errors raised outside DRF (a bad Host header, a CSRF or permission failure in plain Django
+# code, an unhandled exception) keep the API's JSON shape; the admin keeps Django's pages.
+
+
+def _is_admin(request) -> bool:
+    return request.path.startswith("/admin/")
+
+
+def json_bad_request(request, exception=None):
+    if _is_admin(request):
+        return defaults.bad_request(request, exception)
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def json_permission_denied(request, exception=None):
+    if _is_admin(request):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+
+
+def json_server_error(request):
+    if _is_admin(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "Server error."}, status=500)

@@ -15,7 +15,16 @@ app.autodiscover_tasks()
 @signals.worker_init.connect
 @signals.beat_init.connect
 def _fail_fast(**kwargs) -> None:
-    """Workers and beat refuse to start on a broken flag registry or FLAG_* variable (SPEC F2)."""
+    """Workers and beat refuse to start on a broken flag registry or FLAG_* variable (SPEC F2).
+
+    Celery logs an exception raised by a signal handler and carries on, so the error becomes
+    SystemExit, which it lets through: the process exits non-zero, naming the problem.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
     from flags.registry import assert_ready
 
-    assert_ready()
+    try:
+        assert_ready()
+    except ImproperlyConfigured as error:
+        raise SystemExit(f"refusing to start: {error}") from None

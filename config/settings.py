@@ -9,7 +9,10 @@ folder, the filesystem Celery broker and a local-memory cache.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -50,7 +53,7 @@ def _int(name: str, default: int, *, minimum: int = 0) -> int:
 
 DEBUG = _bool("DEBUG", False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY = env.str("SECRET_KEY", default="").strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=0")
@@ -113,8 +116,13 @@ TEMPLATES = [
     },
 ]
 
-# An empty DATABASE_URL counts as unset: SQLite in the project folder.
-_database_url = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+# An empty DATABASE_URL counts as unset: SQLite in the project folder, for development only.
+# Production names its database: a forgotten variable must not quietly become a local file.
+_database_url = env.str("DATABASE_URL", default="").strip()
+if not _database_url:
+    if not DEBUG:
+        raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG=0 (postgres://...)")
+    _database_url = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 except Exception as exc:  # django-environ raises several types for a bad URL
@@ -124,11 +132,25 @@ if DATABASES["default"].get("ENGINE") not in {
     "django.db.backends.sqlite3",
 }:
     raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:/// URL")
+if not DATABASES["default"].get("NAME"):
+    raise ImproperlyConfigured("DATABASE_URL must name a database (postgres://user@host:5432/NAME)")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", 0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="")
+
+def _url(name: str, schemes: set[str]) -> str:
+    """An optional URL whose scheme is one of `schemes`; '' when unset."""
+    raw = env.str(name, default="").strip()
+    if raw and urlsplit(raw).scheme not in schemes:
+        raise ImproperlyConfigured(
+            # The scheme only: the rest of a URL may hold a password.
+            f"{name} must be a {' or '.join(sorted(schemes))} URL; got scheme {urlsplit(raw).scheme!r}"
+        )
+    return raw
+
+
+REDIS_URL = _url("REDIS_URL", {"redis", "rediss", "unix"})
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -147,7 +169,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers files for WhiteNoise to serve in production (Procfile `web`).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 # Serve files straight from the app folders in DEBUG, without collectstatic.
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
@@ -178,6 +201,16 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- REST framework ----------------------------------------------------------------------
+
+
+def _rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as 20/min; checked here so a typo is no 500 on first use."""
+    raw = env.str(name, default="").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name} must look like 20/min (N per s, min, hour or day); got {raw!r}")
+    return raw
+
+
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -199,7 +232,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": _int("NUM_PROXIES", 0),
     "DEFAULT_THROTTLE_RATES": {
         # Failed walkthrough-token attempts per client address (SPEC W1).
-        "walkthrough_auth_failure": env.str("WALKTHROUGH_AUTH_FAILURE_RATE", default="20/min"),
+        "walkthrough_auth_failure": _rate("WALKTHROUGH_AUTH_FAILURE_RATE", "20/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -214,7 +247,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery (SPEC 0, J7, W11, J10) -------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_BROKER_URL = (
+    _url("CELERY_BROKER_URL", {"redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "filesystem"})
+    or REDIS_URL
+)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if not CELERY_BROKER_URL:
     # Embedded broker: messages are files under var/, so `make run` needs no server.
@@ -277,15 +313,26 @@ def _datetime(name: str) -> dt.datetime | None:
 BETA_PROGRAM_ENDS_AT = _datetime("BETA_PROGRAM_ENDS_AT")
 
 # Flag overrides are re-read from the database at most this often per process (SPEC F3: ≤ 5 s).
-FLAG_CACHE_SECONDS = float(_int("FLAG_CACHE_SECONDS", 2, minimum=0))
-if FLAG_CACHE_SECONDS > 5:
-    raise ImproperlyConfigured("FLAG_CACHE_SECONDS must be at most 5 (SPEC F3 kill switch)")
+# Not FLAG_*: that prefix belongs to the flags themselves, and an undeclared FLAG_* variable
+# fails the system checks (SPEC F1).
+FLAGS_CACHE_SECONDS = float(_int("FLAGS_CACHE_SECONDS", 2, minimum=0))
+if FLAGS_CACHE_SECONDS > 5:
+    raise ImproperlyConfigured("FLAGS_CACHE_SECONDS must be at most 5 (SPEC F3 kill switch)")
+
+# The flag registry (SPEC F1); another file only for tests of a broken registry.
+FEATURE_FLAGS_FILE = Path(env.str("FEATURE_FLAGS_FILE", default="") or BASE_DIR / "feature_flags.yaml")
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
+if not isinstance(logging.getLevelName(LOG_LEVEL), int):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {LOG_LEVEL!r}"
+    )
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

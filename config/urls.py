@@ -13,4 +13,7 @@ urlpatterns = [
     path("api/", include("journal.urls")),
 ]
 
+handler400 = "config.api.json_bad_request"
+handler403 = "config.api.json_permission_denied"
 handler404 = "config.api.json_not_found"
+handler500 = "config.api.json_server_error"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 from kombu import Connection
 
 logger = logging.getLogger(__name__)
@@ -36,10 +36,14 @@ def _broker_ok() -> bool:
         return False
 
 
+@csrf_exempt  # a probe's stray POST gets the JSON 405 below, not an HTML CSRF page
 @never_cache
-@require_GET
 def healthz(request):
     """Database and broker reachability: 200 when both answer, 503 otherwise."""
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
     body["status"] = "ok" if all(checks.values()) else "unavailable"

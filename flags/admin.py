@@ -37,6 +37,11 @@ class FlagOverrideAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The stock change form would write the row without an audit entry or a cache
+        # invalidation. Overrides change only through the audited form on the list (SPEC F3).
+        return redirect("admin:flags_flagoverride_changelist")
+
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied

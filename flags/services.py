@@ -35,7 +35,7 @@ def flag_override_set(*, name: str, state: str, reason: str, actor=None, actor_l
         audit = FlagAudit.objects.create(
             name=name, old_value=old, new_value=state, reason=reason, actor=actor, actor_label=actor_label
         )
-        # This process sees the change at once; others within FLAG_CACHE_SECONDS (SPEC F3).
+        # This process sees the change at once; others within FLAGS_CACHE_SECONDS (SPEC F3).
         # Invalidating after commit too stops a concurrent reader caching the old row.
         store.invalidate()
         transaction.on_commit(store.invalidate)

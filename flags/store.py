@@ -1,6 +1,6 @@
 """Flag values (SPEC F2–F4): test override > database override > environment > default.
 
-Database overrides are cached per process for FLAG_CACHE_SECONDS (≤ 5 s), so a warm cache
+Database overrides are cached per process for FLAGS_CACHE_SECONDS (≤ 5 s), so a warm cache
 costs no query and a kill switch reaches every process within the SPEC F3 bound. A request
 reads one immutable snapshot (see middleware), so a flip mid-request cannot split it.
 """
@@ -67,7 +67,7 @@ class FlagStore:
 
     @property
     def ttl(self) -> float:
-        return settings.FLAG_CACHE_SECONDS if self._ttl is None else self._ttl
+        return settings.FLAGS_CACHE_SECONDS if self._ttl is None else self._ttl
 
     def invalidate(self) -> None:
         with self._lock:

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
 
-ROOT = Path(__file__).resolve().parent.parent
-PROD_ENV = {
-    "SECRET_KEY": "k3y-" + "x9Qz!p7Lm#" * 6,
-    "ALLOWED_HOSTS": "raxx.example.com",
-    "DATABASE_URL": "sqlite:////tmp/raxx-prod-check.sqlite3",
-}
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    # Only PATH and the given variables: no DEBUG, no developer .env leaks in from the shell.
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.processes import PROD_ENV, ROOT, manage
 
 
 def test_check_deploy_is_clean_with_only_the_three_variables():
@@ -49,7 +29,16 @@ def test_check_deploy_is_clean_with_only_the_three_variables():
         ({"BETA_PROGRAM_ENDS_AT": "next spring"}, "BETA_PROGRAM_ENDS_AT"),
         ({"SECURE_SSL_REDIRECT": "perhaps"}, "SECURE_SSL_REDIRECT"),
         ({"DEBUG": "sometimes"}, "DEBUG"),
-        ({"FLAG_CACHE_SECONDS": "30"}, "FLAG_CACHE_SECONDS"),
+        ({"FLAGS_CACHE_SECONDS": "30"}, "FLAGS_CACHE_SECONDS"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),  # production never falls back to SQLite
+        ({"DATABASE_URL": "postgres://raxx@127.0.0.1:5432"}, "DATABASE_URL"),  # no database name
+        ({"SECRET_KEY": "   "}, "SECRET_KEY"),
+        ({"REDIS_URL": "notaurl"}, "REDIS_URL"),
+        ({"CELERY_BROKER_URL": "bogus://x"}, "CELERY_BROKER_URL"),
+        ({"WALKTHROUGH_AUTH_FAILURE_RATE": "lots"}, "WALKTHROUGH_AUTH_FAILURE_RATE"),
+        ({"WALKTHROUGH_AUTH_FAILURE_RATE": "0/min"}, "WALKTHROUGH_AUTH_FAILURE_RATE"),
+        ({"NUM_PROXIES": "-1"}, "NUM_PROXIES"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ],
 )
 def test_a_wrong_or_missing_setting_fails_at_start_naming_the_variable(change, variable):
@@ -57,6 +46,24 @@ def test_a_wrong_or_missing_setting_fails_at_start_naming_the_variable(change, v
     result = manage("check", env=env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and variable in result.stderr
+
+
+def test_a_url_with_a_password_is_refused_without_echoing_it():
+    result = manage("check", env={**PROD_ENV, "REDIS_URL": "http://:s3cret-pw@cache.example.com:6379/0"})
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr and "s3cret-pw" not in result.stderr
+
+
+def test_every_variable_in_env_example_is_accepted_together():
+    """Copying .env.example and filling it in must give a process that starts (and no
+    non-flag setting may start with FLAG_, which the registry check would call a typo)."""
+    import re
+
+    example = (ROOT / ".env.example").read_text()
+    values = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", example, flags=re.MULTILINE))
+    values.update(PROD_ENV)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=values)
+    assert result.returncode == 0, result.stderr
 
 
 def test_plain_http_on_loopback_drops_ssl_redirect_and_secure_cookies():
@@ -118,6 +125,36 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client, db):
 
 def test_schema_generation_has_no_warnings():
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
+
+
+def test_healthz_answers_other_methods_with_a_json_405(client, db):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}
+
+
+def test_a_bad_host_header_is_a_json_400(client, db, settings):
+    settings.DEBUG = False  # DEBUG shows Django's technical page instead
+    response = client.get("/healthz", HTTP_HOST="evil.example.com")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request."}
+
+
+@pytest.mark.parametrize(
+    ("handler", "status"),
+    [("json_server_error", 500), ("json_permission_denied", 403), ("json_bad_request", 400)],
+)
+def test_error_pages_are_json_outside_the_admin(handler, status, rf):
+    from config import api
+
+    view = getattr(api, handler)
+    api_response = view(rf.get("/api/paper-orders/"))
+    assert (api_response.status_code, api_response["Content-Type"]) == (status, "application/json")
+    assert "detail" in json.loads(api_response.content)
+    admin_response = view(rf.get("/admin/"))
+    assert admin_response.status_code == status
+    assert admin_response["Content-Type"].startswith("text/html")
 
 
 def test_unknown_api_url_is_json_404(client, db):

@@ -50,9 +50,35 @@ def test_audit_is_read_only_even_for_superusers(ops_client):
     assert ops_client.get("/admin/flags/flagaudit/").status_code == 200
     assert ops_client.get("/admin/flags/flagaudit/add/").status_code == 403
     assert ops_client.get(f"/admin/flags/flagaudit/{audit.pk}/delete/").status_code == 403
-    ops_client.post(f"/admin/flags/flagaudit/{audit.pk}/change/", {"reason": "rewritten"})
+    every_field = {
+        "name": "FLAG_SENTIMENT_JOURNAL",
+        "old_value": "unset",
+        "new_value": "off",
+        "reason": "rewritten",
+        "actor_label": "admin:someone-else",
+    }
+    response = ops_client.post(f"/admin/flags/flagaudit/{audit.pk}/change/", every_field)
+    assert response.status_code == 403
     audit.refresh_from_db()
-    assert audit.reason == "x"
+    assert (audit.reason, audit.new_value, audit.actor_label) == ("x", "on", "admin:operator")
+
+
+def test_the_stock_change_form_cannot_bypass_the_audit(ops_client):
+    """Only the audited list form changes an override; the generic change view just redirects."""
+    ops_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "beta cohort"})
+    override = FlagOverride.objects.get()
+    assert is_enabled("FLAG_SENTIMENT_JOURNAL")
+
+    response = ops_client.post(
+        f"{URL}{override.pk}/change/",
+        {"name": "FLAG_SENTIMENT_JOURNAL", "enabled": "", "reason": "sneaky"},
+    )
+
+    assert response.status_code == 302 and response["Location"] == URL
+    override.refresh_from_db()
+    assert (override.enabled, override.reason) == (True, "beta cohort")
+    assert FlagAudit.objects.count() == 1
+    assert is_enabled("FLAG_SENTIMENT_JOURNAL")
 
 
 def test_analyst_can_view_but_not_change(client, django_user_model):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
@@ -10,6 +14,7 @@ from django.core.management.base import SystemCheckError
 from flags.checks import check_flag_registry
 from flags.registry import UnknownFlag, parse_flag_value, parse_registry, registry
 from flags.store import is_enabled, override_flags
+from tests.processes import ROOT, clean_env, manage
 
 GOOD_ENTRY = """
   - name: FLAG_GOOD
@@ -132,13 +137,46 @@ def test_unknown_flag_in_code_raises_naming_it(db):
 
 
 def test_web_process_refuses_to_start_on_a_flag_typo():
-    import os
-    import subprocess
-    import sys
-
-    env = {"PATH": os.environ["PATH"], "DEBUG": "1", "FLAG_SENTIMENT_JOURNL": "1"}
+    env = clean_env({"DEBUG": "1", "FLAG_SENTIMENT_JOURNL": "1"})
     result = subprocess.run(
         [sys.executable, "-c", "import config.wsgi"], env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode != 0
     assert "FLAG_SENTIMENT_JOURNL is not a flag declared" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["worker", "--pool", "solo"], ["beat"]])
+def test_celery_worker_and_beat_refuse_to_start_on_a_flag_typo(tmp_path, command):
+    """Celery swallows a signal handler's exception; the typo must still stop the process."""
+    celery = str(Path(sys.executable).parent / "celery")
+    env = clean_env({"DEBUG": "1", "FLAG_SENTIMENT_JOURNL": "1"})
+    extra = ["--schedule", str(tmp_path / "beat-schedule")] if command == ["beat"] else []
+    result = subprocess.run(
+        [celery, "-A", "config", *command, *extra, "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "refusing to start" in result.stderr + result.stdout
+    assert "FLAG_SENTIMENT_JOURNL is not a flag declared" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("flags:" + GOOD_ENTRY.replace("default: false", "default: true"), "FLAG_GOOD): default must be OFF"),
+        ("flags: [", "not valid YAML"),
+    ],
+)
+def test_manage_py_check_reports_a_broken_registry_file_as_a_check_error(tmp_path, text, expected):
+    """The real process, registry not cached: a check error naming the entry, not a traceback."""
+    path = tmp_path / "feature_flags.yaml"
+    path.write_text(text)
+    result = manage("check", env={"DEBUG": "1", "FEATURE_FLAGS_FILE": str(path)})
+    assert result.returncode != 0
+    assert "flags.E001" in result.stderr and expected in result.stderr
+    assert "Traceback" not in result.stderr
