@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -125,11 +125,14 @@ class SentimentTaxonomyVersion(models.Model):
         return f"Taxonomy v{self.version}"
 
     def save(self, *args, **kwargs) -> None:
-        # SPEC J2: a version in use is immutable, whoever tries (admin, shell, service).
+        # SPEC J2: a version in use is immutable, whoever tries (admin, shell, service). The
+        # check locks the row, so it and the write share one transaction. (QuerySet.update()
+        # bypasses save(); nothing in the project updates versions that way.)
         from journal.services import taxonomy_version_ensure_mutable
 
-        taxonomy_version_ensure_mutable(version=self)
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            taxonomy_version_ensure_mutable(version=self)
+            super().save(*args, **kwargs)
 
     def pre_codes(self) -> set[str]:
         return {item["code"] for item in self.pre_labels}

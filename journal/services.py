@@ -7,11 +7,12 @@ note or a request body (SPEC J6). Messages name fields, never their values.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -25,6 +26,10 @@ from journal.models import (
     SourceTable,
     TradeSentimentLabel,
 )
+
+# The request audit trail ADR 0133 relies on: who did what to which row, and which fields
+# changed. Never values: a field list cannot leak a note (SPEC J6).
+audit = logging.getLogger("journal.audit")
 
 # SPEC J7: post_label is locked once the trade's closed_at + 24h has passed.
 POST_LABEL_LOCK_AFTER = dt.timedelta(hours=24)
@@ -119,9 +124,15 @@ def _picker_problems(picker: Any) -> list[str]:
 
 
 def taxonomy_version_ensure_mutable(*, version: SentimentTaxonomyVersion) -> None:
-    """SPEC J2: once a label uses a version, its pickers and number never change."""
+    """SPEC J2: once a label uses a version, its pickers and number never change.
+
+    Call inside the transaction that writes the version: the row lock taken here waits for
+    any label insert holding the row (see _taxonomy_held) and keeps new ones out until the
+    write commits, so "not in use" cannot turn stale between this check and the save.
+    """
     if version.pk is None:
         return
+    list(SentimentTaxonomyVersion.objects.select_for_update().filter(pk=version.pk).values_list("pk"))
     if SentimentTaxonomyVersion.objects.filter(pk=version.pk, labels__isnull=False).exists():
         raise ConflictError(f"Taxonomy version {version.version} is in use by labels and cannot change.")
 
@@ -147,6 +158,24 @@ def _taxonomy_for(version: int | None) -> SentimentTaxonomyVersion:
     taxonomy = SentimentTaxonomyVersion.objects.filter(version=version).first()
     if taxonomy is None:
         raise RuleViolation({"taxonomy_version": [f"Unknown taxonomy version {version}."]})
+    return taxonomy
+
+
+def _taxonomy_held(taxonomy: SentimentTaxonomyVersion) -> SentimentTaxonomyVersion:
+    """Hold the version row until commit and return its pickers as they are now.
+
+    FOR KEY SHARE: label inserts never wait for each other, only for an edit of the version,
+    which locks FOR UPDATE (taxonomy_version_ensure_mutable). Django defers foreign-key checks
+    to commit on PostgreSQL, so without this an edit could land between our code check and
+    the insert. SQLite runs one writer at a time, which gives the same guarantee.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM sentiment_taxonomy_versions WHERE id = %s FOR KEY SHARE",
+                [taxonomy.pk],
+            )
+    taxonomy.refresh_from_db(fields=["pre_labels", "post_labels"])
     return taxonomy
 
 
@@ -184,6 +213,11 @@ def _check_timing(*, order: PaperOrder, pre_label: Any, post_label: Any, label=N
 # --- Labels (SPEC J3–J7) ----------------------------------------------------------------------
 
 
+def _label_exists(*, user: User, source_table: str, order: PaperOrder) -> bool:
+    """The friendly pre-check; the UNIQUE constraint is the one that cannot be raced."""
+    return TradeSentimentLabel.objects.for_user(user).filter(source_table=source_table, trade=order).exists()
+
+
 def label_create(
     *,
     user: User,
@@ -198,24 +232,24 @@ def label_create(
     if source_table not in SourceTable.values:
         raise RuleViolation({"source_table": ["Unknown source_table; use paper_orders."]})
     _check_note(journal_note)
-    taxonomy = _taxonomy_for(taxonomy_version)
-    _check_codes(taxonomy=taxonomy, pre_label=pre_label, post_label=post_label)
     with transaction.atomic():
         # Ownership is part of the query (SPEC J5); the row lock orders us against a close.
         order = PaperOrder.objects.for_user(user).select_for_update().filter(pk=trade_id).first()
         if order is None:
             raise NotFoundError()
+        taxonomy = _taxonomy_held(_taxonomy_for(taxonomy_version))
+        _check_codes(taxonomy=taxonomy, pre_label=pre_label, post_label=post_label)
         _check_timing(
             order=order,
             pre_label=UNSET if pre_label is None else pre_label,
             post_label=UNSET if post_label is None else post_label,
         )
-        if TradeSentimentLabel.objects.for_user(user).filter(source_table=source_table, trade=order).exists():
+        if _label_exists(user=user, source_table=source_table, order=order):
             raise ConflictError("This trade already has a label; PATCH it instead.")
         try:
             # A savepoint: on PostgreSQL the outer transaction stays usable after the error.
             with transaction.atomic():
-                return TradeSentimentLabel.objects.create(
+                label = TradeSentimentLabel.objects.create(
                     user=user,
                     source_table=source_table,
                     trade=order,
@@ -227,6 +261,8 @@ def label_create(
         except IntegrityError:
             # A concurrent request won the UNIQUE (user, source_table, trade_id) race.
             raise ConflictError("This trade already has a label; PATCH it instead.") from None
+    audit.info("label created: user=%s label=%s trade=%s", user.id, label.pk, order.pk)
+    return label
 
 
 def label_update(
@@ -263,7 +299,14 @@ def label_update(
                 setattr(label, name, value)
                 fields.append(name)
         label.save(update_fields=fields)
-        return label
+    audit.info(
+        "label updated: user=%s label=%s trade=%s fields=%s",
+        user.id,
+        label.pk,
+        label.trade_id,
+        ",".join(fields[1:]) or "-",
+    )
+    return label
 
 
 def label_delete(*, user: User, label_id: int) -> None:
@@ -272,12 +315,14 @@ def label_delete(*, user: User, label_id: int) -> None:
         deleted, _ = TradeSentimentLabel.objects.for_user(user).filter(pk=label_id).delete()
     if not deleted:
         raise NotFoundError()
+    audit.info("label deleted: user=%s label=%s", user.id, label_id)
 
 
 def journal_delete_all(*, user: User) -> int:
     """`DELETE /api/sentiment-labels/`: the user's whole journal; paper orders stay (SPEC J10)."""
     with transaction.atomic():
         deleted, _ = TradeSentimentLabel.objects.for_user(user).delete()
+    audit.info("journal deleted: user=%s labels=%s", user.id, deleted)
     return deleted
 
 

@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from flags.store import override_flags, store
+from journal.compliance import find_banned
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
@@ -48,6 +50,29 @@ def set_flags():
     yield _set
     while stack:
         stack.pop().__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _scan_api_responses(monkeypatch):
+    """SPEC J9: no API output anywhere in the suite uses forward-looking framing.
+
+    Wraps Django's test Client (DRF's APIClient goes through it too) and scans every JSON
+    response: screens, labels, errors, the OpenAPI schema. HTML admin pages are operator
+    tooling with Django's own wording, so they are not part of the scan.
+    """
+    seen: list[tuple[str, list[str]]] = []
+    original = Client.request
+
+    def request(self, **kwargs):
+        response = original(self, **kwargs)
+        is_json = "json" in response.get("Content-Type", "") and not getattr(response, "streaming", False)
+        if is_json and (hits := find_banned(response.content.decode("utf-8", errors="replace"))):
+            seen.append((kwargs.get("PATH_INFO", "?"), hits))
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+    yield
+    assert not seen, f"forward-looking phrases in API responses: {seen}"
 
 
 @pytest.fixture(autouse=True)

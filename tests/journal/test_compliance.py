@@ -21,9 +21,15 @@ JOURNAL = ROOT / "journal"
 
 
 def _copy_files() -> list[Path]:
-    """Every piece of journal copy: taxonomy and data files, templates, docs."""
-    files = [*JOURNAL.glob("taxonomy/*.json"), *JOURNAL.glob("copy/*"), *JOURNAL.glob("templates/**/*.html")]
+    """Every piece of copy users read: journal taxonomy and copy, walkthrough scenarios, docs."""
+    files = [
+        *JOURNAL.glob("taxonomy/*.json"),
+        *JOURNAL.glob("copy/*"),
+        *JOURNAL.glob("templates/**/*.html"),
+        *(ROOT / "walkthrough" / "scenarios").glob("*.json"),
+    ]
     files = [path for path in files if path.is_file() and path != BANNED_PHRASES_FILE]
+    assert any(path.parent.name == "scenarios" for path in files), "walkthrough copy moved?"
     return [*files, ROOT / "docs" / "journal.md"]  # must exist: a missing doc fails here
 
 
@@ -45,6 +51,14 @@ def test_the_phrase_list_is_data_and_catches_the_obvious():
 @pytest.mark.parametrize("path", _copy_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_copy_files_have_no_forward_looking_framing(path):
     assert find_banned(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_has_no_forward_looking_framing(client):
+    """Summaries, descriptions and enums are output too (SPEC J9)."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert find_banned(schema.content.decode()) == []
 
 
 def test_readme_journal_section_has_no_forward_looking_framing():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from journal.models import PaperOrder, TradeSentimentLabel
@@ -157,6 +159,55 @@ def test_a_second_label_for_the_same_trade_is_409(journal_on, alice_client, alic
     assert TradeSentimentLabel.objects.count() == 1
 
 
+def test_the_unique_constraint_answers_409_when_the_pre_check_is_raced(
+    journal_on, alice_client, alice_label, monkeypatch
+):
+    """Two requests can both pass the friendly pre-check; the constraint is the last word."""
+    from journal import services
+
+    monkeypatch.setattr(services, "_label_exists", lambda **kwargs: False)
+    response = alice_client.post(
+        "/api/sentiment-labels/",
+        {"trade_id": alice_label.trade_id, "pre_label": "rule_based_entry"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert "already has a label" in response.json()["detail"]
+    assert TradeSentimentLabel.objects.get().pre_label == alice_label.pre_label
+
+
+def test_a_note_only_label_on_a_cancelled_order_is_allowed(journal_on, alice, alice_client):
+    order = _order_for(alice, "cancelled")
+    response = alice_client.post(
+        "/api/sentiment-labels/", {"trade_id": order.pk, "journal_note": SENTINEL_NOTE}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["journal_note_present"] is True
+
+
+def test_every_label_write_leaves_a_note_free_audit_line(journal_on, alice, alice_client, caplog):
+    order = _order_for(alice, "open")
+    with caplog.at_level(logging.INFO, logger="journal.audit"):
+        created = alice_client.post(
+            "/api/sentiment-labels/",
+            {"trade_id": order.pk, "pre_label": "planned_setup", "journal_note": SENTINEL_NOTE},
+            format="json",
+        ).json()
+        alice_client.patch(
+            f"/api/sentiment-labels/{created['id']}/", {"journal_note": SENTINEL_NOTE + "!"}, format="json"
+        )
+        alice_client.delete(f"/api/sentiment-labels/{created['id']}/")
+        alice_client.delete("/api/sentiment-labels/")
+    lines = [record.getMessage() for record in caplog.records if record.name == "journal.audit"]
+    assert lines == [
+        f"label created: user={alice.id} label={created['id']} trade={order.pk}",
+        f"label updated: user={alice.id} label={created['id']} trade={order.pk} fields=journal_note",
+        f"label deleted: user={alice.id} label={created['id']}",
+        f"journal deleted: user={alice.id} labels=0",
+    ]
+    assert "sentinel" not in caplog.text
+
+
 def _order_for(alice, state: str) -> PaperOrder:
     traits = {"open": {}, "closed": {"closed": True}, "cancelled": {"cancelled": True}}[state]
     return PaperOrderFactory(user=alice, **traits)
@@ -220,6 +271,7 @@ def test_too_long_note_error_does_not_echo_the_note(journal_on, alice_client, al
         ("closed", {"journal_note": "after the close"}, 200),
         ("cancelled", {"post_label": "exited_per_plan"}, 409),
         ("cancelled", {"pre_label": "rule_based_entry"}, 409),
+        ("cancelled", {"journal_note": "why I cancelled"}, 200),  # the note stays the user's
     ],
 )
 def test_patch_rules(journal_on, alice, alice_client, state, body, status):

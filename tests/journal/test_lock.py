@@ -10,11 +10,13 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journal import services, tasks
 from journal.models import TradeSentimentLabel
 from tests.journal.factories import LabelFactory, PaperOrderFactory
+from tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +84,33 @@ def test_the_beat_task_calls_the_same_service(alice, settings):
         assert tasks.lock_post_labels() == 1
     schedule = settings.CELERY_BEAT_SCHEDULE["journal-lock-post-labels"]
     assert schedule["task"] == tasks.lock_post_labels.name == "journal.tasks.lock_post_labels"
-    assert schedule["schedule"] == float(settings.JOURNAL_LOCK_INTERVAL_SECONDS)
+
+
+def test_beat_takes_its_interval_from_the_environment():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_BEAT_SCHEDULE['journal-lock-post-labels']['schedule'])"
+    )
+    default = manage("shell", "-v", "0", "-c", code, env={"DEBUG": "1"})
+    seven = manage("shell", "-v", "0", "-c", code, env={"DEBUG": "1", "JOURNAL_LOCK_INTERVAL_SECONDS": "7"})
+    assert (default.stdout.strip(), seven.stdout.strip()) == ("300.0", "7.0"), default.stderr + seven.stderr
+
+
+def test_the_sweep_is_one_set_based_update_whatever_the_row_count(alice):
+    for _ in range(25):
+        closed_label(alice)
+    with (
+        time_machine.travel(T0 + dt.timedelta(days=2), tick=False),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        assert services.labels_lock_due() == 25
+    statements = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(statements) == 1, statements
+    assert statements[0].upper().startswith("UPDATE")
 
 
 @pytest.mark.parametrize(

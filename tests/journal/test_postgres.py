@@ -1,4 +1,4 @@
-"""Real concurrency and a real Celery worker (SPEC J5, J7). PostgreSQL and Redis only."""
+"""Real concurrency and a real Celery worker (SPEC J2, J5, J7). PostgreSQL and Redis only."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config.api import ConflictError
 from journal import services
-from journal.models import TradeSentimentLabel
+from journal.models import SentimentTaxonomyVersion, TradeSentimentLabel
 from tests.journal.factories import LabelFactory, PaperOrderFactory
 from tests.workers import celery_worker
 
@@ -91,6 +92,104 @@ def test_a_patch_holding_its_row_lock_does_not_block_other_users(alice, bob, mon
     assert label.taxonomy_version_id == alices.taxonomy_version_id
     alices.refresh_from_db()
     assert alices.journal_note == "mine"
+
+
+def _paused(monkeypatch, name: str) -> tuple[threading.Event, threading.Event]:
+    """Pause journal.services.<name> once it is called: (reached, release)."""
+    reached, release = threading.Event(), threading.Event()
+    real = getattr(services, name)
+
+    def paused(**kwargs):
+        reached.set()
+        release.wait(timeout=20)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, name, paused)
+    return reached, release
+
+
+def _in_thread(target) -> tuple[threading.Thread, threading.Event, list]:
+    """Run target in a thread with its own connection: (thread, done, [result or exception])."""
+    done, outcome = threading.Event(), []
+
+    def run():
+        try:
+            outcome.append(target())
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, done, outcome
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_close_waits_for_a_pre_label_patch_holding_the_row_lock(alice, monkeypatch):
+    """SPEC J7: pre_label only before the close. The PATCH checks the order as open and holds
+    the order's row lock until it commits, so a concurrent close cannot slip in between."""
+    label = LabelFactory(user=alice)
+    reached, release = _paused(monkeypatch, "_check_timing")
+    patch, _patched, patch_outcome = _in_thread(
+        lambda: services.label_update(user=alice, label_id=label.pk, pre_label="rule_based_entry")
+    )
+    try:
+        assert reached.wait(timeout=10)
+        close, closed, close_outcome = _in_thread(
+            lambda: services.paper_order_close(user=alice, order_id=label.trade_id)
+        )
+        assert not closed.wait(timeout=1.5), "the close did not wait for the PATCH's row lock"
+    finally:
+        release.set()
+        patch.join(timeout=30)
+    close.join(timeout=30)
+
+    assert not isinstance(patch_outcome[0], Exception), patch_outcome
+    assert not isinstance(close_outcome[0], Exception), close_outcome
+    label.refresh_from_db()
+    order = label.trade
+    order.refresh_from_db()
+    assert label.pre_label == "rule_based_entry"
+    assert order.closed_at >= label.updated_at  # the close came after the label change
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_taxonomy_edit_waits_for_a_label_insert_then_refuses(alice, monkeypatch):
+    """SPEC J2: "not in use" cannot go stale between the admin's check and its save."""
+    v2 = services.taxonomy_version_create(
+        pre_labels=[{"code": "planned_setup", "display": "Planned setup"}],
+        post_labels=[{"code": "exited_per_plan", "display": "Exited per plan"}],
+    )
+    order = PaperOrderFactory(user=alice)
+    reached, release = _paused(monkeypatch, "_check_timing")
+    insert, _inserted, insert_outcome = _in_thread(
+        lambda: services.label_create(
+            user=alice, trade_id=order.pk, pre_label="planned_setup", taxonomy_version=v2.version
+        )
+    )
+
+    def edit():
+        version = SentimentTaxonomyVersion.objects.get(pk=v2.pk)
+        version.pre_labels = [{"code": "other_code", "display": "Another"}]
+        version.save()
+
+    try:
+        assert reached.wait(timeout=10)
+        editor, edited, edit_outcome = _in_thread(edit)
+        assert not edited.wait(timeout=1.5), "the edit did not wait for the label insert"
+    finally:
+        release.set()
+        insert.join(timeout=30)
+    editor.join(timeout=30)
+
+    assert isinstance(insert_outcome[0], TradeSentimentLabel), insert_outcome
+    assert isinstance(edit_outcome[0], ConflictError), edit_outcome
+    v2.refresh_from_db()
+    assert [item["code"] for item in v2.pre_labels] == ["planned_setup"]
 
 
 @pytest.mark.redis
