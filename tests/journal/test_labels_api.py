@@ -148,24 +148,15 @@ def test_note_text_only_in_the_single_record_get(journal_on, alice_client, alice
     )
 
 
-def test_a_second_label_for_the_same_trade_is_409(journal_on, alice_client, alice_label):
-    response = alice_client.post(
-        "/api/sentiment-labels/",
-        {"trade_id": alice_label.trade_id, "pre_label": "rule_based_entry"},
-        format="json",
-    )
-    assert response.status_code == 409
-    assert "already has a label" in response.json()["detail"]
-    assert TradeSentimentLabel.objects.count() == 1
-
-
-def test_the_unique_constraint_answers_409_when_the_pre_check_is_raced(
-    journal_on, alice_client, alice_label, monkeypatch
+@pytest.mark.parametrize("pre_check_raced", [False, True])
+def test_a_second_label_for_the_same_trade_is_409(
+    journal_on, alice_client, alice_label, monkeypatch, pre_check_raced
 ):
-    """Two requests can both pass the friendly pre-check; the constraint is the last word."""
-    from journal import services
+    """Raced: two requests can both pass the friendly pre-check; the constraint has the last word."""
+    if pre_check_raced:
+        from journal import services
 
-    monkeypatch.setattr(services, "_label_exists", lambda **kwargs: False)
+        monkeypatch.setattr(services, "_label_exists", lambda **kwargs: False)
     response = alice_client.post(
         "/api/sentiment-labels/",
         {"trade_id": alice_label.trade_id, "pre_label": "rule_based_entry"},
