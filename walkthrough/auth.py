@@ -60,13 +60,14 @@ class AuthFailureThrottle(SimpleRateThrottle):
     def attempt(self, request) -> bool:
         """Count one attempt; False when the address is over the limit for this window."""
         self.key = self._key(request)
-        timeout = self.duration + 1
-        self.cache.add(self.key, 0, timeout)
+        # Every authenticated request passes here, so the usual case is one increment; only
+        # the window's first attempt creates the key (and of two racing creators, the one
+        # whose add() loses increments what the other created).
         try:
             count = self.cache.incr(self.key)
-        except ValueError:  # the window's key expired between add and incr
-            self.cache.add(self.key, 1, timeout)
-            count = 1
+        except ValueError:
+            created = self.cache.add(self.key, 1, self.duration + 1)
+            count = 1 if created else self.cache.incr(self.key)
         return count <= self.num_requests
 
     def succeeded(self) -> None:
