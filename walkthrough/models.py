@@ -183,3 +183,53 @@ class SurveyAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}={self.answer}"
+
+
+class ScreenEventQuerySet(models.QuerySet):
+    def for_progress(self, progress: Progress) -> ScreenEventQuerySet:
+        return self.filter(progress=progress)
+
+
+class ScreenEvent(models.Model):
+    """One row per successful screen POST (SPEC W14): append-only, written in the POST's
+    transaction. The back office computes time-to-step from these, so screen GETs never write.
+
+    `screen` is the state-machine step (1 door, 2 scenario, 3 builder, 4 review, 5 survey); a
+    trade built on /screen/simple/1 is step 3 too, with its strategy_type.
+    """
+
+    progress = models.ForeignKey(Progress, on_delete=models.CASCADE, related_name="screen_events")
+    screen = models.PositiveSmallIntegerField()
+    # Set for the builder step only: what was filled (the funnel splits trades by it).
+    strategy_type = models.TextField(choices=StrategyType.choices, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScreenEventQuerySet.as_manager()
+
+    class Meta:
+        db_table = "beta_walkthrough_screen_events"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(screen__gte=1, screen__lte=LAST_SCREEN),
+                name="walkthrough_screenevent_screen_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(strategy_type__isnull=True) | Q(strategy_type__in=StrategyType.values),
+                name="walkthrough_screenevent_strategy_type_valid",
+            ),
+            # Only the builder step fills a trade, so only it names a strategy.
+            models.CheckConstraint(
+                condition=Q(screen=3, strategy_type__isnull=False)
+                | (~Q(screen=3) & Q(strategy_type__isnull=True)),
+                name="walkthrough_screenevent_strategy_type_iff_builder",
+            ),
+        ]
+        indexes = [
+            # The funnel's time-to-step: first event per (tester, step), MIN(created_at) grouped
+            # by progress_id and screen, read from the index alone.
+            models.Index(fields=["progress", "screen", "created_at"], name="wt_event_progress_screen_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"screen {self.screen} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -21,6 +21,7 @@ from walkthrough.models import (
     IntentBucket,
     PaperTrade,
     Progress,
+    ScreenEvent,
     StrategyType,
     SurveyAnswer,
     Track,
@@ -229,6 +230,7 @@ _TABLES = {
     "walkthrough.Progress": Progress._meta.db_table,
     "walkthrough.PaperTrade": PaperTrade._meta.db_table,
     "walkthrough.SurveyAnswer": SurveyAnswer._meta.db_table,
+    "walkthrough.ScreenEvent": ScreenEvent._meta.db_table,
 }
 
 
