@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API keys as digests (issue 12; accounts/auth.py)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally, no CDN
@@ -214,7 +214,7 @@ def _rate(name: str, default: str) -> str:
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -234,6 +234,14 @@ REST_FRAMEWORK = {
         # Failed walkthrough-token attempts per client address (SPEC W1).
         "walkthrough_auth_failure": _rate("WALKTHROUGH_AUTH_FAILURE_RATE", "20/min"),
     },
+}
+# API keys (SPEC 0: stored only as digests; docs/reliability.md): django-rest-knox. A key
+# expires API_KEY_TTL_DAYS after it is made (0: never); expiry is not extended by use.
+API_KEY_TTL_DAYS = _int("API_KEY_TTL_DAYS", 90)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=API_KEY_TTL_DAYS) if API_KEY_TTL_DAYS else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Raxx back office API",
