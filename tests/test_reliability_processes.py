@@ -6,6 +6,8 @@ is proven is what a deployment would do, not what one test process's settings al
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.processes import PROD_ENV, Server, http, manage
@@ -55,3 +57,49 @@ def test_the_environment_kill_switch_beats_an_operator_override_on(prod_env):
     listed = manage("flags", "list", env={**prod_env, "FLAG_SENTIMENT_JOURNAL": "0"})
     line = next(row for row in listed.stdout.splitlines() if row.startswith("FLAG_SENTIMENT_JOURNAL"))
     assert line.split()[1:3] == ["off", "environment"]
+
+
+DEAD = "redis://127.0.0.1:1/12"  # nothing listens on port 1: connection refused at once
+
+
+def test_with_redis_and_the_broker_down_the_walkthrough_keeps_answering(prod_env):
+    """Issue 12 item 2: cache and broker at a dead port; valid requests work, nothing is a 500."""
+    env = {**prod_env, "REDIS_URL": DEAD}
+    issued = manage("issue_walkthrough_token", "tess@example.com", env=env)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip().splitlines()[-1]
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    answers = b'{"answers": {"goal": "income", "holdings": "no_shares"}}'
+
+    with Server(env) as server:
+        summary = http("GET", server.url + "/api/walkthrough/", headers=auth)
+        screen = http("GET", server.url + "/api/walkthrough/screen/1", headers=auth)
+        posted = http("POST", server.url + "/api/walkthrough/screen/1", headers=auth, body=answers)
+        refused = http("POST", server.url + "/api/walkthrough/screen/1", headers=auth, body=b'{"answers": 5}')
+        guesses = [
+            http("GET", server.url + "/api/walkthrough/", headers={"Authorization": "Bearer wt_" + "x" * 43})[
+                0
+            ]
+            for _ in range(3)
+        ]
+        health = http("GET", server.url + "/healthz")
+
+    assert (summary[0], screen[0]) == (200, 200), server.output[-3000:]
+    assert posted[0] == 200, posted[2]
+    assert refused[0] == 400
+    assert guesses == [401, 401, 401]  # the throttle fails open...
+    assert "failure throttle cache unavailable" in server.output  # ...and says so in the log
+    assert health[0] == 503 and health[1]["Retry-After"] == "30"
+    assert json.loads(health[2])["down"] == ["broker", "cache"]
+
+    # Nothing lost, nothing half-written: the answers were stored once, the refused POST left
+    # no trace (the progress row still holds the good answers).
+    stored = manage(
+        "shell",
+        "-c",
+        "from walkthrough.models import Progress; p = Progress.objects.get(); "
+        "print(p.persona_answers, p.intent_bucket, Progress.objects.count())",
+        env=env,
+    )
+    last = stored.stdout.strip().splitlines()[-1]
+    assert last.startswith("{'goal': 'income', 'holdings': 'no_shares'}") and last.endswith(" 1"), stored
