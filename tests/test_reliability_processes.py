@@ -6,7 +6,9 @@ is proven is what a deployment would do, not what one test process's settings al
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +105,42 @@ def test_with_redis_and_the_broker_down_the_walkthrough_keeps_answering(prod_env
     )
     last = stored.stdout.strip().splitlines()[-1]
     assert last.startswith("{'goal': 'income', 'holdings': 'no_shares'}") and last.endswith(" 1"), stored
+
+
+def _worker_rss_mb(server: Server) -> int:
+    """Resident memory of the one gunicorn worker (the master's child), in MiB."""
+    kids = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    status = Path(f"/proc/{kids[0]}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) // 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads worker memory from /proc")
+def test_a_30_mb_post_is_refused_before_the_worker_reads_it(prod_env):
+    """Issue 12 item 1, as found: one authenticated 30 MB POST used to grow a worker by ~750 MB."""
+    manage(
+        "shell",
+        "-c",
+        "from accounts.models import User; User.objects.create_user('alice', 'a@example.com', 'x-9q!Lm#pw')",
+        env=prod_env,
+    )
+    key = manage("drf_create_token", "alice", env=prod_env).stdout.split()[2]
+    with Server(prod_env) as server:
+        assert (
+            http("GET", server.url + "/api/paper-orders/", headers={"Authorization": f"Token {key}"})[0]
+            == 200
+        )
+        before = _worker_rss_mb(server)
+        # Headers only: the server must answer from Content-Length without waiting for a body.
+        connection = http_client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.putrequest("POST", "/api/paper-orders/")
+        connection.putheader("Authorization", f"Token {key}")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(30 * 1024 * 1024))
+        connection.endheaders()
+        response = connection.getresponse()
+        status, body = response.status, json.loads(response.read())
+        connection.close()
+        after = _worker_rss_mb(server)
+    assert status == 413
+    assert body == {"detail": "Request body too large: send at most 262144 bytes (256 KiB)."}
+    assert after - before < 5, (before, after)
