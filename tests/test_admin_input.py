@@ -52,6 +52,7 @@ def test_a_nul_byte_in_a_changelist_query_is_a_400(ops, url, query):
     assert "NUL byte" in response.content.decode()
 
 
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime:RuntimeWarning")
 @pytest.mark.parametrize("url", CHANGELISTS)
 @pytest.mark.parametrize("query", ODD_QUERIES)
 def test_out_of_range_dates_and_unknown_lookups_are_never_a_500(ops, url, query):
