@@ -259,7 +259,6 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the walkthrough throttle: REMOTE_ADDR, or NUM_PROXIES hops back.
 AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
-AXES_SENSITIVE_PARAMETERS = ["password"]
 
 # --- REST framework ----------------------------------------------------------------------
 # The largest /api/ request body (issue 12): a declared Content-Length above it is a 413 before

@@ -149,6 +149,11 @@ def test_thirty_wrong_passwords_then_the_right_one_does_not_log_in(client, staff
     assert set(statuses[limit:]) == {429}
     response = _login(client, "ops", PASSWORD)
     assert response.status_code == 429 and not _logged_in(client)
+    from axes.models import AccessAttempt
+
+    # The attempts are recorded without the passwords typed (a typo is nearly the password).
+    recorded = " ".join(str(row) for row in AccessAttempt.objects.values_list("get_data", "post_data"))
+    assert "wrong-" not in recorded and PASSWORD not in recorded
 
     # Another address, or another username from this address, is not locked out.
     assert _login(client, "ops", PASSWORD, address="198.51.100.9").status_code == 302
