@@ -10,6 +10,8 @@ class AccountsConfig(AppConfig):
         # Permission rows exist only after post_migrate, so the Analyst group (created by a
         # data migration) gets its view permissions here, idempotently, after every migrate.
         post_migrate.connect(_sync_analyst, dispatch_uid="accounts.analyst_group_sync")
+        # Project-wide start-up checks (issue 12); config/ is not an app, so they register here.
+        from config import checks  # noqa: F401
 
 
 def _sync_analyst(sender, using="default", **kwargs) -> None:

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+
+import kombu.exceptions
+import redis.exceptions
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError as DatabaseUnavailable
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+# A dependency that is down or timing out (issue 12): the client should retry, not see a 500.
+DEPENDENCY_ERRORS = (
+    DatabaseUnavailable,
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRY_AFTER_SECONDS = 30
 
 # One body for every 404: a hidden row, another user's row, a flag-off route and an unknown
 # URL must be indistinguishable (SPEC F5, J5).
@@ -43,6 +59,14 @@ class ConflictError(DomainError):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        logger.error("API: a dependency is unavailable: %r", exc, exc_info=exc)
+        response = Response(
+            {"detail": "Service temporarily unavailable. Retry in a moment (see Retry-After)."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, DomainError):
         body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
         if isinstance(exc.detail, list):

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,7 +75,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API keys as digests (issue 12; accounts/auth.py)
+    "axes",  # admin login throttle per username and address (issue 12)
+    "csp",  # Content-Security-Policy (issue 12)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally, no CDN
@@ -86,6 +89,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Issue 12: Permissions-Policy everywhere, Cache-Control: no-store on the API.
+    "config.middleware.APIHeadersMiddleware",
+    # Issue 12: /api/ bodies capped at API_MAX_BODY_BYTES before anything reads them.
+    "config.middleware.APIBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +102,18 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # One consistent flag snapshot per request (SPEC F4).
     "flags.middleware.FlagSnapshotMiddleware",
+    # Issue 12: the CSP header (nonces only where a page asks for one).
+    "csp.middleware.CSPMiddleware",
+    # Issue 12: crafted admin query strings (NUL bytes, bad dates, unknown lookups) never 500.
+    "config.admin_guard.AdminQueryGuardMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out (username, address) before the password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -152,7 +171,15 @@ def _url(name: str, schemes: set[str]) -> str:
 
 REDIS_URL = _url("REDIS_URL", {"redis", "rediss", "unix"})
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that is down or unreachable fails fast instead of holding a worker: the
+            # throttle then fails open and /healthz says "cache": "unavailable" (issue 12).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -200,7 +227,47 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Content-Security-Policy on every response (django-csp; Django 5.2 has none built in). No
+# inline script or style: a page that needs one (Swagger UI's start-up snippet) gets a per-
+# request nonce. Browser tests fail on any CSP violation in Chromium's console.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF, csp_constants.NONCE],
+        "style-src": [csp_constants.SELF, csp_constants.NONCE],
+        "img-src": [csp_constants.SELF, "data:"],
+        "font-src": [csp_constants.SELF],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.NONE],
+        "frame-ancestors": [csp_constants.NONE],
+        "form-action": [csp_constants.SELF],
+    }
+}
+# Powerful browser features nobody here needs (no built-in Django setting for it).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+
+# Admin login throttle (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is refused (429) for AXES_COOLOFF_TIME, even with the right
+# password. Unlock: `manage.py axes_reset_username NAME` (or axes_reset_ip / axes_reset).
+AXES_FAILURE_LIMIT = _int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=_int("ADMIN_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the walkthrough throttle: REMOTE_ADDR, or NUM_PROXIES hops back.
+AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
+
 # --- REST framework ----------------------------------------------------------------------
+# The largest /api/ request body (issue 12): a declared Content-Length above it is a 413 before
+# anything is read, and any other body is read through a bounded stream. Django's own
+# DATA_UPLOAD_MAX_MEMORY_SIZE still guards the admin's forms.
+API_MAX_BODY_BYTES = _int("API_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+# Deepest JSON nesting the API accepts (documented in docs/reliability.md); deeper is a 400.
+# The deepest real body (a paper order: object > legs list > leg object) is 3 levels.
+API_MAX_JSON_DEPTH = 32
 
 
 def _rate(name: str, default: str) -> str:
@@ -214,7 +281,7 @@ def _rate(name: str, default: str) -> str:
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -234,6 +301,14 @@ REST_FRAMEWORK = {
         # Failed walkthrough-token attempts per client address (SPEC W1).
         "walkthrough_auth_failure": _rate("WALKTHROUGH_AUTH_FAILURE_RATE", "20/min"),
     },
+}
+# API keys (SPEC 0: stored only as digests; docs/reliability.md): django-rest-knox. A key
+# expires API_KEY_TTL_DAYS after it is made (0: never); expiry is not extended by use.
+API_KEY_TTL_DAYS = _int("API_KEY_TTL_DAYS", 90)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=API_KEY_TTL_DAYS) if API_KEY_TTL_DAYS else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Raxx back office API",
@@ -334,5 +409,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # django-axes logs every login at INFO; lockouts are WARNING and still show.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -36,15 +37,31 @@ def _broker_ok() -> bool:
         return False
 
 
+def _cache_ok() -> bool:
+    # The failed-token throttle's store (Redis in production). Down means it fails open.
+    try:
+        cache.set("healthz:probe", "1", timeout=10)
+        return cache.get("healthz:probe") == "1"
+    except Exception:
+        logger.warning("healthz: cache check failed", exc_info=True)
+        return False
+
+
 @csrf_exempt  # a probe's stray POST gets the JSON 405 below, not an HTML CSRF page
 @never_cache
 def healthz(request):
-    """Database and broker reachability: 200 when both answer, 503 otherwise."""
+    """Database, broker and cache reachability: 200 when all answer, 503 naming what is down."""
     if request.method not in ("GET", "HEAD"):
         response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
         response["Allow"] = "GET, HEAD"
         return response
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
-    body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
-    body["status"] = "ok" if all(checks.values()) else "unavailable"
-    return JsonResponse(body, status=200 if all(checks.values()) else 503)
+    checks = {"database": _database_ok(), "broker": _broker_ok(), "cache": _cache_ok()}
+    body: dict[str, object] = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
+    down = [name for name, ok in checks.items() if not ok]
+    body["status"] = "unavailable" if down else "ok"
+    if down:
+        body["down"] = down
+        response = JsonResponse(body, status=503)
+        response["Retry-After"] = "30"
+        return response
+    return JsonResponse(body, status=200)

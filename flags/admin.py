@@ -73,6 +73,16 @@ class FlagOverrideAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Nothing changed. {errors}", messages.ERROR)
 
         snapshot = current_snapshot()
+        held_off = [name for name, value in snapshot.items() if value.held_off_by_environment]
+        if request.method == "GET":
+            for name in held_off:
+                # SPEC F2: OFF wins. The operator's ON does nothing until the environment changes.
+                self.message_user(
+                    request,
+                    f"{name}: the database override is ON, but {name}=0 in this server's environment "
+                    f"holds it OFF. Remove the environment variable (or set it to 1) to turn it on.",
+                    messages.WARNING,
+                )
         overrides = {o.name: o for o in FlagOverride.objects.select_related("updated_by")}
         rows = [
             {
@@ -104,8 +114,17 @@ class FlagOverrideAdmin(admin.ModelAdmin):
 class FlagAuditAdmin(admin.ModelAdmin):
     """Append-only: nobody edits or deletes history, not even a superuser."""
 
-    list_display = ("created_at", "name", "old_value", "new_value", "actor_label", "reason")
-    list_filter = ("name", "new_value")
+    list_display = (
+        "created_at",
+        "name",
+        "old_value",
+        "new_value",
+        "effective_value",
+        "decided_by",
+        "actor_label",
+        "reason",
+    )
+    list_filter = ("name", "new_value", "decided_by")
     search_fields = ("name", "reason", "actor_label")
     readonly_fields = [f.name for f in FlagAudit._meta.fields]
     show_full_result_count = False

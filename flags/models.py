@@ -45,6 +45,10 @@ class FlagAudit(models.Model):
     )
     # Who acted, kept as text so the audit survives the user's deletion ("admin:alice", "cli:root").
     actor_label = models.CharField(max_length=150)
+    # The effective value just after the change and the source that decided it (SPEC F2: OFF
+    # wins), as the process making the change saw it; blank on rows from before issue 12.
+    effective_value = models.CharField(max_length=3, blank=True, default="")
+    decided_by = models.CharField(max_length=11, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

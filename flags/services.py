@@ -6,8 +6,8 @@ from django.db import transaction
 
 from config.api import RuleViolation
 from flags.models import FlagAudit, FlagOverride, OverrideState
-from flags.registry import spec
-from flags.store import store
+from flags.registry import environment_value, spec
+from flags.store import resolve, store
 
 
 def flag_override_set(*, name: str, state: str, reason: str, actor=None, actor_label: str) -> FlagAudit:
@@ -32,8 +32,22 @@ def flag_override_set(*, name: str, state: str, reason: str, actor=None, actor_l
                 name=name,
                 defaults={"enabled": state == OverrideState.ON, "reason": reason, "updated_by": actor},
             )
+        # What decides now (SPEC F2): an override ON under FLAG_*=0 stays off, and the audit says so.
+        decided = resolve(
+            name,
+            database=None if state == OverrideState.UNSET else state == OverrideState.ON,
+            environment=environment_value(name),
+            default=spec(name).default,
+        )
         audit = FlagAudit.objects.create(
-            name=name, old_value=old, new_value=state, reason=reason, actor=actor, actor_label=actor_label
+            name=name,
+            old_value=old,
+            new_value=state,
+            reason=reason,
+            actor=actor,
+            actor_label=actor_label,
+            effective_value="on" if decided.enabled else "off",
+            decided_by=decided.source,
         )
         # This process sees the change at once; others within FLAGS_CACHE_SECONDS (SPEC F3).
         # Invalidating after commit too stops a concurrent reader caching the old row.

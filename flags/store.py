@@ -1,4 +1,9 @@
-"""Flag values (SPEC F2–F4): test override > database override > environment > default.
+"""Flag values (SPEC F2–F4): test override, else OFF wins, else ON, else the registry default.
+
+Between the database override and the `FLAG_*` environment variable an explicit OFF from
+either decides (so `heroku config:set FLAG_X=0`, the ADRs' kill switch, always works); an
+explicit ON from either turns the flag on only when neither says OFF; the registry default
+applies only when neither says anything.
 
 Database overrides are cached per process for FLAGS_CACHE_SECONDS (≤ 5 s), so a warm cache
 costs no query and a kill switch reaches every process within the SPEC F3 bound. A request
@@ -25,7 +30,24 @@ Source = Literal["test", "database", "environment", "default"]
 class FlagValue:
     name: str
     enabled: bool
+    # The source that decided the value (for OFF-wins, the one that said OFF).
     source: Source
+    # Set when a database override ON is held off by FLAG_*=0 in the environment: the admin
+    # warns about it, since the operator's ON is doing nothing.
+    held_off_by_environment: bool = False
+
+
+def resolve(name: str, *, database: bool | None, environment: bool | None, default: bool) -> FlagValue:
+    """SPEC F2: an explicit OFF anywhere wins, then an explicit ON, then the default."""
+    if environment is False:
+        return FlagValue(name, False, "environment", held_off_by_environment=database is True)
+    if database is False:
+        return FlagValue(name, False, "database")
+    if database is True:
+        return FlagValue(name, True, "database")
+    if environment is True:
+        return FlagValue(name, True, "environment")
+    return FlagValue(name, default, "default")
 
 
 class FlagSnapshot(Mapping[str, FlagValue]):
@@ -93,12 +115,13 @@ class FlagStore:
         for name, flag in registry().items():
             if name in test_values:
                 values[name] = FlagValue(name, test_values[name], "test")
-            elif name in overrides:
-                values[name] = FlagValue(name, overrides[name], "database")
-            elif (env := environment_value(name)) is not None:
-                values[name] = FlagValue(name, env, "environment")
             else:
-                values[name] = FlagValue(name, flag.default, "default")
+                values[name] = resolve(
+                    name,
+                    database=overrides.get(name),
+                    environment=environment_value(name),
+                    default=flag.default,
+                )
         return FlagSnapshot(values)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Exists, OuterRef
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponse
 
+from config.admin_guard import SafeJSONFormField
 from config.api import DomainError
 from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
 from journal.services import taxonomy_version_create
@@ -141,6 +143,8 @@ class SentimentTaxonomyVersionAdmin(admin.ModelAdmin):
 
     list_display = ("version", "pre_label_count", "post_label_count", "in_use", "created_at")
     fields = ("version", "pre_labels", "post_labels", "created_at")
+    # Issue 12: a NUL or 5,000 nested brackets in a picker is a form error, not a 500.
+    formfield_overrides = {models.JSONField: {"form_class": SafeJSONFormField}}
     readonly_fields = ("version", "created_at")
 
     def has_change_permission(self, request, obj=None) -> bool:

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from accounts.services import api_key_create, api_keys_revoke
 from journal import services
 from journal.models import PaperOrder
 
@@ -128,11 +128,13 @@ def seed_demo(*, stdout) -> None:
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
-    token, _ = Token.objects.get_or_create(user=user)
+    # Only digests are stored, so the demo key cannot be shown again: each seeding replaces it.
+    api_keys_revoke(users=[user])
+    key = api_key_create(user=user)
     if not PaperOrder.objects.for_user(user).exists():
         with transaction.atomic():
             _seed_orders(user)
         services.labels_lock_due()
     stdout.write(f"Journal: demo trader {username!r} password {password!r}")
-    stdout.write(f"Journal: API token {token.key}  (Authorization: Token {token.key})")
+    stdout.write(f"Journal: API token {key}  (Authorization: Token {key})")
     stdout.write("Journal: routes are 404 until FLAG_SENTIMENT_JOURNAL is on (manage.py flags set ...)")

@@ -117,6 +117,9 @@ def _picker_problems(picker: Any) -> list[str]:
             seen.add(code)
         if not isinstance(display, str) or not display.strip() or len(display) > DISPLAY_MAX_LENGTH:
             problems.append(f"Item {index}: display text is 1 to {DISPLAY_MAX_LENGTH} characters.")
+        elif "\x00" in display:
+            # PostgreSQL's jsonb refuses \u0000: refuse it here, with the item, not at save time.
+            problems.append(f"Item {index}: display text must not contain a NUL character.")
         elif find_banned(display):
             # SPEC J9: picker copy is descriptive, never forward-looking.
             problems.append(f"Item {index}: display text uses forward-looking wording.")

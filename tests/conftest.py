@@ -8,7 +8,6 @@ import shutil
 import pytest
 from django.db import connection
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from flags.store import override_flags, store
@@ -89,8 +88,9 @@ def _service_markers(request):
 
 def _client_for(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    from accounts.services import api_key_create
+
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_create(user=user)}")
     return client
 
 

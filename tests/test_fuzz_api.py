@@ -54,13 +54,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @pytest.fixture
 def credentials(db, alice):
     """A trader with orders and labels, and a walkthrough tester midway through."""
-    from rest_framework.authtoken.models import Token
-
+    from accounts.services import api_key_create
     from tests.fuzz_data import seed_fuzz_data
 
     tester_token = seed_fuzz_data(user=alice)
-    token, _ = Token.objects.get_or_create(user=alice)
-    return {"trader": f"Token {token.key}", "tester": f"Bearer {tester_token}"}
+    return {"trader": f"Token {api_key_create(user=alice)}", "tester": f"Bearer {tester_token}"}
 
 
 @schema.parametrize()

@@ -92,14 +92,21 @@ def test_no_missing_migrations(db):
 def test_healthz_ok(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+    assert response.json() == {"database": "ok", "broker": "ok", "cache": "ok", "status": "ok"}
 
 
 def test_healthz_503_when_the_broker_is_unreachable(client, db, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "broker": "unavailable", "status": "unavailable"}
+    assert response.json() == {
+        "database": "ok",
+        "broker": "unavailable",
+        "cache": "ok",
+        "status": "unavailable",
+        "down": ["broker"],
+    }
+    assert response["Retry-After"] == "30"
 
 
 def test_healthz_503_when_the_database_is_unreachable(client, db, monkeypatch):

@@ -3,15 +3,15 @@
 Every outcome that is not a known, current token (missing header, malformed, unknown,
 revoked by re-issue) answers the same 401 body, and takes the same path to get there: the
 HMAC is always computed and the one indexed lookup always runs. Failures are counted per
-client address (see AuthFailureThrottle); past the `walkthrough_auth_failure` rate every
-attempt answers 429.
+client address (see AuthFailureThrottle); past the `walkthrough_auth_failure` rate a failure
+answers 429, while a valid token always passes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 
@@ -23,6 +23,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
 from walkthrough.models import Progress, Tester
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "wt_"
 # token_urlsafe(32) gives 43 characters of [A-Za-z0-9_-].
@@ -39,14 +41,19 @@ def token_hash(raw: str) -> str:
 
 
 class AuthFailureThrottle(SimpleRateThrottle):
-    """Counts token attempts per client address in fixed windows; successes are handed back.
+    """Counts *failed* token attempts per client address in fixed windows (SPEC W1, issue 12).
 
-    Every attempt is counted *before* the token is checked, with an atomic cache increment,
-    so concurrent guesses cannot all slip past the limit between a read and a write; a
-    valid token then returns its count (successes never count against an address). Past the
-    limit every attempt answers 429 until the window ends, valid tokens included: otherwise
-    a guesser could keep going and spot a hit by its status. The address is REMOTE_ADDR, or
-    the hop NUM_PROXIES back in X-Forwarded-For, so a client cannot pick its own identity.
+    Only failures are counted and only failures are refused: a valid token always passes,
+    even from an address over the limit, because a token carries 256 random bits and refusing
+    it buys no safety, while one careless client behind a shared address (Heroku's router with
+    NUM_PROXIES=0) would otherwise lock every tester out. Past the limit a failure answers 429
+    instead of 401 until the window ends. The count is one atomic cache increment per failure,
+    so concurrent guesses cannot slip past the limit between a read and a write. A valid token
+    costs no cache call at all. The address is REMOTE_ADDR, or the hop NUM_PROXIES back in
+    X-Forwarded-For, so a client cannot pick its own identity.
+
+    If the cache is unreachable the throttle fails open (logs an error, answers 401): an outage
+    of Redis must not turn every walkthrough request into a 500 (issue 12 item 2).
     """
 
     scope = "walkthrough_auth_failure"
@@ -58,22 +65,20 @@ class AuthFailureThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def attempt(self, request) -> bool:
-        """Count one attempt; False when the address is over the limit for this window."""
+        """Count one failure; False when the address is now over the limit for this window."""
         self.key = self._key(request)
-        # Every authenticated request passes here, so the usual case is one increment; only
-        # the window's first attempt creates the key (and of two racing creators, the one
-        # whose add() loses increments what the other created).
         try:
-            count = self.cache.incr(self.key)
-        except ValueError:
-            created = self.cache.add(self.key, 1, self.duration + 1)
-            count = 1 if created else self.cache.incr(self.key)
+            try:
+                count = self.cache.incr(self.key)
+            except ValueError:
+                # The window's first failure creates the key; of two racing creators, the one
+                # whose add() loses increments what the other created.
+                created = self.cache.add(self.key, 1, self.duration + 1)
+                count = 1 if created else self.cache.incr(self.key)
+        except Exception:
+            logger.error("walkthrough: failure throttle cache unavailable; not throttling", exc_info=True)
+            return True
         return count <= self.num_requests
-
-    def succeeded(self) -> None:
-        """A valid token: take its attempt back."""
-        with contextlib.suppress(ValueError):  # the window's key expired meanwhile
-            self.cache.decr(self.key)
 
     def wait(self) -> float:
         return max((self.window + 1) * self.duration - self.now, 1)
@@ -83,17 +88,16 @@ class WalkthroughTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        throttle = AuthFailureThrottle()
-        if not throttle.attempt(request):
-            raise exceptions.Throttled(wait=throttle.wait())
         raw = self._raw_token(request)
         # Hash and look up even when the header is missing or malformed: one timing path.
         digest = token_hash(raw or "")
         progress = Progress.objects.filter(token_hash=digest).first()
-        if raw is None or progress is None or not hmac.compare_digest(progress.token_hash, digest):
-            raise exceptions.AuthenticationFailed(UNAUTHORIZED_DETAIL)
-        throttle.succeeded()
-        return Tester(progress), progress
+        if raw is not None and progress is not None and hmac.compare_digest(progress.token_hash, digest):
+            return Tester(progress), progress
+        throttle = AuthFailureThrottle()
+        if not throttle.attempt(request):
+            raise exceptions.Throttled(wait=throttle.wait())
+        raise exceptions.AuthenticationFailed(UNAUTHORIZED_DETAIL)
 
     def _raw_token(self, request) -> str | None:
         try:

@@ -37,10 +37,10 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from accounts.services import api_key_create  # noqa: E402
 from flags.store import current_snapshot, override_flags, store  # noqa: E402
 from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel  # noqa: E402
 from journal.services import labels_lock_due  # noqa: E402
@@ -134,7 +134,7 @@ def bench_backtest() -> None:
         user = User.objects.create_user(f"bench{n}", password="bench-password-123")
         make_journal(user, n, closed_ago=dt.timedelta(hours=1))
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_create(user=user)}")
         url = "/api/sentiment-labels/backtest-filter/"
         with override_flags(FLAG_SENTIMENT_JOURNAL=True):
             assert client.get(url).status_code == 200

@@ -13,6 +13,18 @@ from tests.factories import UserFactory
 ADMIN_PASSWORD = "correct horse battery staple"
 
 
+CSP_MARKERS = ("Content Security Policy", "Content-Security-Policy")
+
+
+def csp_violations(driver) -> list[str]:
+    """CSP violations Chromium reported on its console since the last call (drains the log)."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if any(marker in entry.get("message", "") for marker in CSP_MARKERS)
+    ]
+
+
 @pytest.fixture
 def browser():
     from selenium import webdriver
@@ -36,11 +48,18 @@ def browser():
         f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
+    # Console messages, so every browser test can assert the CSP blocked nothing (issue 12).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)
     driver.implicitly_wait(3)
-    yield driver
-    driver.quit()
+    try:
+        yield driver
+        # Every browser test: the pages it opened worked under the CSP, with nothing refused.
+        violations = csp_violations(driver)
+    finally:
+        driver.quit()
+    assert not violations, f"CSP violations in Chromium's console: {violations}"
 
 
 def admin_login(driver, live_server, user, password: str = ADMIN_PASSWORD) -> None:

@@ -26,6 +26,20 @@ def test_page_lists_every_flag_with_value_and_source(ops_client, monkeypatch):
     assert 'class="flag-value">ON' in row and 'class="flag-source">environment' in row
 
 
+def test_page_warns_when_the_environment_holds_an_override_on_off(ops_client, monkeypatch):
+    monkeypatch.setenv("FLAG_SENTIMENT_JOURNAL", "0")
+    ops_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "cohort 2"})
+    html = ops_client.get(URL).content.decode()
+    row = html.split('id="flag-FLAG_SENTIMENT_JOURNAL"')[1].split("</tr>")[0]
+    assert 'class="flag-value">OFF' in row and 'class="flag-source">environment' in row
+    assert "Held OFF by FLAG_SENTIMENT_JOURNAL=0" in row
+    assert "holds it OFF" in html  # the page-level warning message
+    assert "decided by environment" in html  # the audit entry names the deciding source
+    monkeypatch.delenv("FLAG_SENTIMENT_JOURNAL")
+    html = ops_client.get(URL).content.decode()
+    assert "holds it OFF" not in html and "Held OFF" not in html
+
+
 def test_override_needs_a_reason(ops_client):
     response = ops_client.post(
         URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "  "}, follow=True

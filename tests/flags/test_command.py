@@ -31,6 +31,17 @@ def test_list_shows_every_flag_with_value_and_source(monkeypatch):
     }
 
 
+def test_list_names_the_environment_when_it_holds_an_override_on_off(monkeypatch):
+    monkeypatch.setenv("FLAG_SENTIMENT_JOURNAL", "0")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("flags", "set", "FLAG_SENTIMENT_JOURNAL", "on", "--reason", "x", stdout=out, stderr=err)
+    assert "FLAG_SENTIMENT_JOURNAL is now off (environment)" in out.getvalue()
+    assert "holds the override ON off" in err.getvalue()
+    line = next(line for line in run("list").splitlines() if line.startswith("FLAG_SENTIMENT_JOURNAL"))
+    assert line.split()[1:3] == ["off", "environment"]
+    assert "held off by FLAG_SENTIMENT_JOURNAL=0" in line
+
+
 def test_set_and_clear_are_audited():
     assert "FLAG_SENTIMENT_JOURNAL is now on (database)" in run(
         "set", "FLAG_SENTIMENT_JOURNAL", "ON", "--reason", "go"

@@ -20,23 +20,42 @@ def _override(state: str) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("db_state", "env", "expected", "source"),
+    ("db_state", "env", "expected", "source", "held_off"),
     [
-        (None, None, False, "default"),
-        (None, "1", True, "environment"),
-        (None, "off", False, "environment"),
-        ("on", None, True, "database"),
-        ("off", "1", False, "database"),
-        ("on", "0", True, "database"),
+        # Neither source says anything: the registry default.
+        (None, None, False, "default", False),
+        # One source: it decides.
+        (None, "1", True, "environment", False),
+        (None, "off", False, "environment", False),
+        ("on", None, True, "database", False),
+        ("off", None, False, "database", False),
+        # SPEC F2, OFF wins: an explicit OFF from either source beats an ON from the other.
+        ("off", "1", False, "database", False),
+        ("on", "0", False, "environment", True),  # the ADRs' kill switch under an operator's ON
+        ("on", "FALSE", False, "environment", True),
+        ("off", "0", False, "environment", False),
+        # ON needs an explicit ON and no OFF anywhere.
+        ("on", "1", True, "database", False),
     ],
 )
-def test_precedence_database_then_environment_then_default(monkeypatch, db_state, env, expected, source):
+def test_off_wins_then_on_then_default(monkeypatch, db_state, env, expected, source, held_off):
     if env is not None:
         monkeypatch.setenv(FLAG, env)
     if db_state is not None:
         _override(db_state)
     value = current_snapshot()[FLAG]
-    assert (value.enabled, value.source) == (expected, source)
+    assert (value.enabled, value.source, value.held_off_by_environment) == (expected, source, held_off)
+
+
+@pytest.mark.django_db
+def test_the_audit_records_what_decided_after_each_change(monkeypatch):
+    monkeypatch.setenv(FLAG, "0")
+    _override("on")
+    monkeypatch.delenv(FLAG)
+    _override("off")
+    _override("unset")
+    rows = list(FlagAudit.objects.order_by("id").values_list("new_value", "effective_value", "decided_by"))
+    assert rows == [("on", "off", "environment"), ("off", "off", "database"), ("unset", "off", "default")]
 
 
 @pytest.mark.django_db

@@ -8,9 +8,9 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from config.api import ConflictError
 from journal import services
 from journal.models import SentimentTaxonomyVersion, TradeSentimentLabel
@@ -23,13 +23,13 @@ from tests.workers import celery_worker
 @pytest.mark.parametrize("racers", [2, 6])
 def test_concurrent_duplicate_labels_give_one_201_and_the_rest_409(journal_on, alice, racers):
     order = PaperOrderFactory(user=alice)
-    token, _ = Token.objects.get_or_create(user=alice)
+    key = api_key_create(user=alice)
     barrier = threading.Barrier(racers)
     statuses: list[int] = []
 
     def race():
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         try:
             barrier.wait(timeout=10)
             response = client.post(

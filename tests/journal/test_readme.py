@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from journal.demo import seed_demo
 from journal.models import OrderStatus, PaperOrder
@@ -30,8 +29,9 @@ def _journal_snippet() -> str:
 def test_the_readme_curl_flow_works_on_top_of_the_demo_data(live_server, journal_on):
     # `make run` state: the demo trader already owns orders and labels, so a flow that
     # hard-codes ids would act on the wrong order.
-    seed_demo(stdout=io.StringIO())
-    token = Token.objects.get(user__username="trader")
+    seeded = io.StringIO()
+    seed_demo(stdout=seeded)
+    key = re.search(r"Journal: API token (\S+)", seeded.getvalue()).group(1)
     demo_orders = dict(PaperOrder.objects.values_list("pk", "status"))
 
     # The manage.py lines change the flag and print the token; the test does both in memory.
@@ -40,7 +40,7 @@ def test_the_readme_curl_flow_works_on_top_of_the_demo_data(live_server, journal
         for line in _journal_snippet().splitlines()
         if not line.startswith((".venv/bin/python manage.py", "TOKEN=", "AUTH="))
     )
-    env = {**os.environ, "AUTH": f"Authorization: Token {token.key}", "API": f"{live_server.url}/api"}
+    env = {**os.environ, "AUTH": f"Authorization: Token {key}", "API": f"{live_server.url}/api"}
     result = subprocess.run(
         ["bash", "-c", f"set -euo pipefail\n{script}"],
         cwd=ROOT,

@@ -142,8 +142,23 @@ def test_failures_are_throttled_and_successes_are_not_counted(make_tester, monke
     blocked = stranger.get(API)
     assert blocked.status_code == 429
     assert int(blocked["Retry-After"]) > 0
-    # From this address even a valid token waits: otherwise guessing could go on.
-    assert tess.get().status_code == 429
+    # Issue 12: only failures are throttled. The same address with a valid token passes, and
+    # keeps passing however many more failures it makes.
+    assert tess.get().status_code == 200
+    assert [stranger.get(API).status_code for _ in range(25)] == [429] * 25
+    assert [tess.get().status_code for _ in range(25)] == [200] * 25
+
+
+@pytest.mark.django_db
+def test_behind_a_shared_address_one_client_s_failures_lock_out_no_valid_tester(make_tester, settings):
+    """Issue 12: Heroku with NUM_PROXIES=0 puts every tester behind the router's address."""
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+    testers = [make_tester(f"t{n}@example.com") for n in range(5)]
+    careless = bearer("Bearer wt_" + "f" * 43)  # same address (the router's) as every tester
+    statuses = [careless.get(API).status_code for _ in range(21)]
+    assert statuses[-1] == 429  # the default 20/min limit is reached for that address
+    for tester in testers:
+        assert tester.get().status_code == 200
 
 
 @pytest.mark.django_db
@@ -219,8 +234,8 @@ def test_the_failure_window_passes(make_tester, monkeypatch):
     start = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False) as traveller:
         assert [stranger.get(API).status_code for _ in range(3)] == [401, 401, 429]
+        assert tess.get().status_code == 200  # a valid token is never held back
         traveller.shift(dt.timedelta(seconds=61))
-        assert tess.get().status_code == 200
         assert stranger.get(API).status_code == 401
 
 

@@ -8,7 +8,10 @@ from accounts.services import dsr_delete
 
 
 class Command(BaseCommand):
-    help = "Delete a person's walkthrough rows and journal labels (paper orders stay)."
+    help = (
+        "Delete a person's walkthrough rows and journal labels and revoke their API keys and "
+        "sessions (paper orders stay)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("email")

@@ -36,7 +36,9 @@ class Command(BaseCommand):
         width = max(len(name) for name in registry())
         for name in registry():
             value = snapshot[name]
-            self.stdout.write(f"{name:<{width}}  {'on' if value.enabled else 'off':<3}  {value.source}")
+            # The third column is the source that decided (SPEC F2: OFF wins).
+            note = f"  (database override on, held off by {name}=0)" if value.held_off_by_environment else ""
+            self.stdout.write(f"{name:<{width}}  {'on' if value.enabled else 'off':<3}  {value.source}{note}")
 
     def _set(self, name: str, value: str, reason: str) -> None:
         state = STATES.get(value.strip().lower())
@@ -58,3 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"{name} is now {'on' if value_now.enabled else 'off'} ({value_now.source})")
         )
+        if value_now.held_off_by_environment:
+            self.stderr.write(
+                self.style.WARNING(f"Warning: {name}=0 in this environment holds the override ON off.")
+            )
