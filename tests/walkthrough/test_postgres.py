@@ -20,11 +20,12 @@ DIRECTIONAL = {"answers": {"goal": "growth", "holdings": "no_shares"}}
 IC_TRADE = {"strategy_type": "iron_condor", "legs": legs("iron_condor")}
 
 
-def tester_at_the_builder(email: str) -> str:
+def ready_at_the_builder(email: str) -> str:
     """A full-track income tester who answered the door and read screen 2; returns the token."""
     progress, raw = services.walkthrough_token_issue(email=email, track=Track.FULL)
-    services.door_answer(progress=progress, **INCOME)
-    services.screen_continue(progress=progress, screen=2)
+    flags = scenarios.Flags(routing=True, self_select=False)
+    services.door_answer(progress=progress, flags=flags, **INCOME)
+    services.screen_continue(progress=progress, screen=2, flags=flags)
     return raw
 
 
@@ -75,7 +76,7 @@ def test_a_door_change_between_reading_the_scenario_and_locking_cannot_store_a_s
     resolved under the lock, so the iron condor is refused (409) instead of being stored
     under a directional tester."""
     set_flags(FLAG_WALKTHROUGH_PERSONA_ROUTING=True)
-    token = tester_at_the_builder("tess@example.com")
+    token = ready_at_the_builder("tess@example.com")
     paused, release = threading.Event(), threading.Event()
     locked = services._locked
     trader: list[threading.Thread] = []
@@ -114,7 +115,7 @@ def test_a_door_change_between_reading_the_scenario_and_locking_cannot_store_a_s
 @pytest.mark.parametrize("round_", range(6))
 def test_door_posts_racing_trade_posts_keep_every_trade_consistent(set_flags, round_):
     set_flags(FLAG_WALKTHROUGH_PERSONA_ROUTING=True)
-    token = tester_at_the_builder(f"racer{round_}@example.com")
+    token = ready_at_the_builder(f"racer{round_}@example.com")
 
     statuses = race((token, "screen/1", DIRECTIONAL), (token, "screen/3", IC_TRADE))
 
@@ -128,7 +129,7 @@ def test_door_posts_racing_trade_posts_keep_every_trade_consistent(set_flags, ro
 
 def test_two_trade_posts_at_once_store_two_trades_and_never_500(set_flags):
     set_flags(FLAG_WALKTHROUGH_PERSONA_ROUTING=True)
-    token = tester_at_the_builder("tess@example.com")
+    token = ready_at_the_builder("tess@example.com")
 
     statuses = race(*[(token, "screen/3", IC_TRADE)] * 4)
 
@@ -141,7 +142,7 @@ def test_two_trade_posts_at_once_store_two_trades_and_never_500(set_flags):
 
 def test_a_survey_racing_a_door_change_and_a_trade_leaves_no_half_rows(set_flags):
     set_flags(FLAG_WALKTHROUGH_PERSONA_ROUTING=True)
-    token = tester_at_the_builder("tess@example.com")
+    token = ready_at_the_builder("tess@example.com")
 
     statuses = race(
         (token, "screen/1", DIRECTIONAL),

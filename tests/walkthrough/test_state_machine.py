@@ -312,8 +312,10 @@ def test_each_successful_post_appends_one_event_in_order(tess, set_flags):
         traveller.move_to(T0 + dt.timedelta(minutes=6))
         assert tess.post("screen/5", {"answers": SURVEY_ANSWERS}).status_code == 200  # idempotent repeat
 
-    events = list(ScreenEvent.objects.for_progress(tess.progress).values_list("screen", "strategy_type", "created_at"))
-    assert events == [
+    events = list(
+        ScreenEvent.objects.for_progress(tess.progress).values_list("screen", "strategy_type", "created_at")
+    )
+    assert list(events) == [
         (1, None, T0 + dt.timedelta(minutes=1)),
         (2, None, T0 + dt.timedelta(minutes=2)),
         (3, "vertical_spread", T0 + dt.timedelta(minutes=3)),
