@@ -247,7 +247,7 @@ class ReviewScreenView(TesterView):
             position = services.walkthrough_position(progress=self.progress, flags=self.flags())
             raise ConflictError(
                 {
-                    "detail": f"No paper trade yet: build one at {served.builder_route}. See next_screen.",
+                    "detail": "No paper trade to review yet: carry on at next_screen.",
                     "next_screen": position.next_screen,
                 }
             )
