@@ -253,3 +253,39 @@ class SurveyAnswerAdmin(TesterColumnsMixin, admin.ModelAdmin):
     list_filter = [intent_bucket_filter("progress__intent_bucket"), "question_id", "answer"]
     readonly_fields = ["progress", "question_id", "answer", "submitted_at"]
     fields = readonly_fields
+
+
+# SPEC W14 (issue 8): kept as one self-contained block, with its own import, at the end.
+from walkthrough.models import ScreenEvent  # noqa: E402
+
+
+@admin.register(ScreenEvent)
+class ScreenEventAdmin(admin.ModelAdmin):
+    """Append-only screen events, read-only: the funnel's time-to-step is computed from them,
+    so nobody adds, edits or deletes one here (the purge and dsr_delete remove them)."""
+
+    list_display = ["id", "tester_email", "intent_bucket", "screen", "strategy_type", "created_at"]
+    list_filter = ["screen", "strategy_type"]
+    list_select_related = ["progress"]
+    search_fields = ["progress__tester_email"]
+    readonly_fields = ["progress", "screen", "strategy_type", "created_at"]
+    fields = readonly_fields
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="tester", ordering="progress__tester_email")
+    def tester_email(self, obj: ScreenEvent) -> str:
+        return obj.progress.tester_email
+
+    @admin.display(description="intent bucket", ordering="progress__intent_bucket")
+    def intent_bucket(self, obj: ScreenEvent) -> str | None:
+        return obj.progress.intent_bucket

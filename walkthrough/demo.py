@@ -71,22 +71,27 @@ SURVEY = {"clarity": "4", "relevance": "yes", "next_step": "paper_trade_more"}
 
 
 def seed_demo(*, stdout) -> None:
+    # Routing on, self-select on: the cohort shows all three scenarios. Each tester walks the
+    # screens in order through the services, as the API would (SPEC W13).
+    flags = scenarios.Flags(routing=True, self_select=True)
     for email, track, door, trade, survey in COHORT:
         if Progress.objects.for_email(email).exists():
             continue
         progress, _ = services.walkthrough_token_issue(email=email, track=track)
-        progress = services.door_answer(progress=progress, **door)
+        progress = services.door_answer(progress=progress, flags=flags, **door)
+        services.screen_continue(progress=progress, screen=2, flags=flags)
         if trade:
-            # Routing on, self-select on: the cohort shows all three scenarios.
-            served = scenarios.resolve_scenario(routing=True, self_select=True, bucket=progress.intent_bucket)
+            served = flags.resolve(progress.intent_bucket)
             services.paper_trade_create(
                 progress=progress,
-                served=served,
+                route=served.builder_route,
                 strategy_type=served.strategy_type,
                 legs=SAMPLE_LEGS[served.strategy_type],
+                flags=flags,
             )
         if survey:
-            services.survey_submit(progress=progress, answers=SURVEY)
+            services.screen_continue(progress=progress, screen=4, flags=flags)
+            services.survey_submit(progress=progress, answers=SURVEY, flags=flags)
     if not Progress.objects.for_email(DEMO_SELF_SELECT).exists():
         services.walkthrough_token_issue(email=DEMO_SELF_SELECT, track=Track.SELF_SELECT)
     progress, raw = services.walkthrough_token_issue(

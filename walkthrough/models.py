@@ -6,19 +6,20 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from walkthrough import scenarios
+
 
 class Track(models.TextChoices):
     FULL = "full", "Full (persona questions)"
     SELF_SELECT = "self_select", "Self-select (bucket choice)"
 
 
-class IntentBucket(models.TextChoices):
-    # A fourth bucket is a member here, a registry entry in scenarios/buckets.json and a
-    # migration that replaces the CHECK constraint (SPEC W12).
-    INCOME = "income", "Income"
-    COVERED_CALL = "covered_call", "Covered call"
-    DIRECTIONAL = "directional", "Directional"
-    UNKNOWN = "unknown", "Unknown"
+# Derived from the registry (scenarios/buckets.json), the one list of buckets: a fourth bucket
+# is an entry there plus the CHECK-constraint migration `makemigrations` then writes (SPEC W12,
+# docs/walkthrough.md). Members are the upper-cased values: IntentBucket.DIRECTIONAL.
+IntentBucket = models.TextChoices(
+    "IntentBucket", [(value.upper(), (value, label)) for value, label in scenarios.bucket_choices()]
+)
 
 
 class StrategyType(models.TextChoices):
@@ -29,6 +30,14 @@ class StrategyType(models.TextChoices):
 
 
 LAST_SCREEN = 5
+
+
+def intent_bucket_check(values: list[str]) -> models.CheckConstraint:
+    """NULL ("not set yet") or a registry bucket; a new bucket replaces this constraint."""
+    return models.CheckConstraint(
+        condition=Q(intent_bucket__isnull=True) | Q(intent_bucket__in=values),
+        name="walkthrough_progress_intent_bucket_valid",
+    )
 
 
 class ProgressQuerySet(models.QuerySet):
@@ -72,10 +81,7 @@ class Progress(models.Model):
                 condition=~Q(track=Track.SELF_SELECT) | Q(persona_answers__isnull=True),
                 name="walkthrough_progress_self_select_no_persona",
             ),
-            models.CheckConstraint(
-                condition=Q(intent_bucket__isnull=True) | Q(intent_bucket__in=IntentBucket.values),
-                name="walkthrough_progress_intent_bucket_valid",
-            ),
+            intent_bucket_check(IntentBucket.values),
             models.CheckConstraint(
                 condition=Q(current_screen__gte=1, current_screen__lte=LAST_SCREEN),
                 name="walkthrough_progress_current_screen_range",

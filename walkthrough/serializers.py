@@ -8,6 +8,7 @@ import re
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from walkthrough import scenarios
 from walkthrough.models import IC_COLUMNS, IntentBucket, PaperTrade, StrategyType, Track
 
 MAX_QUANTITY = 1_000_000
@@ -109,6 +110,11 @@ class DoorRequestSerializer(serializers.Serializer):
     answers = serializers.DictField(child=serializers.CharField(max_length=64), required=False)
     intent_bucket = serializers.ChoiceField(choices=IntentBucket.choices, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read the registry per request, not at import: it is the one list of buckets (SPEC W12).
+        self.fields["intent_bucket"].choices = scenarios.bucket_choices()
+
 
 class SurveyRequestSerializer(serializers.Serializer):
     answers = serializers.DictField(child=serializers.CharField(max_length=64))
@@ -145,6 +151,8 @@ class ProgressSummarySerializer(serializers.Serializer):
     builder_route = serializers.CharField()
     paper_trades = serializers.IntegerField()
     survey_submitted = serializers.BooleanField()
+    next_screen = serializers.CharField(help_text="The route of the step to do now (SPEC W13).")
+    copy_version = serializers.CharField(help_text="Version of the reviewed copy in walkthrough/scenarios.")
 
 
 class DoorScreenSerializer(serializers.Serializer):

@@ -18,7 +18,6 @@ from walkthrough import scenarios
 from walkthrough.auth import token_hash, token_new
 from walkthrough.models import (
     LAST_SCREEN,
-    IntentBucket,
     PaperTrade,
     Progress,
     ScreenEvent,
@@ -93,13 +92,83 @@ def _locked(progress: Progress) -> Progress:
     return Progress.objects.select_for_update().get(pk=progress.pk)
 
 
+# --- W13 screen order ------------------------------------------------------------------------
+
+DOOR, SCENARIO, BUILDER, REVIEW, SURVEY = 1, 2, 3, 4, 5
+# What each step asks of the tester, for the 409 that sends them there.
+_STEP_TODO = {
+    DOOR: "Answer the door screen first.",
+    SCENARIO: "Continue from the scenario screen (POST {}) first.",
+    BUILDER: "Build a paper trade first.",
+    REVIEW: "Continue from the review screen (POST {}) first.",
+    SURVEY: "The survey is the last screen.",
+}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where stored progress puts a tester (SPEC W13): the step to do now and its route."""
+
+    next_step: int
+    next_screen: str
+    served: scenarios.Resolution
+
+
+def walkthrough_position(*, progress: Progress, flags: scenarios.Flags) -> Position:
+    """The tester's next step, derived from stored facts only (docs/walkthrough.md):
+
+    door (1) -> scenario (2) -> builder (3, at the current builder_route) -> review (4) ->
+    survey (5). current_screen is the furthest screen reached; a bucket or persona answers
+    mean the door is done; a filled trade means the builder is done, and without one nothing
+    is past the builder; a completed survey is the end (5, repeatable). Rows from before the
+    state machine (NULL bucket, any current_screen) thus continue where they were.
+    """
+    served = flags.resolve(progress.intent_bucket)
+    has_trade = PaperTrade.objects.for_progress(progress).exists()
+    reached = progress.current_screen
+    if progress.intent_bucket is not None or progress.persona_answers is not None:
+        reached = max(reached, SCENARIO)
+    reached = max(reached, REVIEW) if has_trade else min(reached, BUILDER)
+    step = min(reached, LAST_SCREEN)
+    return Position(step, _route(step, served), served)
+
+
+def _route(step: int, served: scenarios.Resolution) -> str:
+    return served.builder_route if step == BUILDER else f"{scenarios.API_ROOT}screen/{step}"
+
+
+def _conflict(position: Position, detail: str) -> ConflictError:
+    return ConflictError({"detail": detail, "next_screen": position.next_screen})
+
+
+def _require_step(position: Position, step: int) -> None:
+    """A POST ahead of the next step is a 409 naming it; the same step or an earlier one
+    (going back) is allowed."""
+    if step > position.next_step:
+        todo = _STEP_TODO[position.next_step]
+        raise _conflict(position, f"Screen {step} is not open yet. {todo} See next_screen.")
+
+
+def _event(progress: Progress, *, step: int, now: dt.datetime, strategy_type: str | None = None) -> None:
+    """SPEC W14: one append-only row per successful screen POST, in the POST's transaction."""
+    ScreenEvent.objects.create(progress=progress, screen=step, strategy_type=strategy_type, created_at=now)
+
+
 # --- W3 door screen --------------------------------------------------------------------------
 
 
 def door_answer(
-    *, progress: Progress, answers: dict[str, Any] | None = None, intent_bucket: str | None = None
+    *,
+    progress: Progress,
+    answers: dict[str, Any] | None = None,
+    intent_bucket: str | None = None,
+    flags: scenarios.Flags = scenarios.Flags.OFF,
 ) -> Progress:
-    """Screen 1: store persona answers and their bucket (full) or the chosen bucket (self_select)."""
+    """Screen 1: store persona answers and their bucket (full) or the chosen bucket (self_select).
+
+    The answers may change until the tester's first paper trade; from then on they are frozen
+    (409), so every trade and survey answer stays under the bucket it was made in (SPEC W13).
+    """
     if progress.track == Track.FULL:
         if answers is None or intent_bucket is not None:
             raise RuleViolation({"answers": ["This tester is on the full track: send answers only."]})
@@ -110,13 +179,21 @@ def door_answer(
             raise RuleViolation(
                 {"intent_bucket": ["This tester is on the self_select track: send intent_bucket only."]}
             )
-        if intent_bucket not in scenarios.buckets() or intent_bucket not in IntentBucket.values:
+        if intent_bucket not in scenarios.buckets():
             raise RuleViolation({"intent_bucket": [f"{intent_bucket!r} is not a known bucket."]})
         bucket, persona = intent_bucket, None
+    now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)
+        if PaperTrade.objects.for_progress(row).exists():
+            position = walkthrough_position(progress=row, flags=flags)
+            raise _conflict(
+                position,
+                "The door answers are fixed once a paper trade is filled. Carry on at next_screen.",
+            )
         row.persona_answers, row.intent_bucket = persona, bucket
-        _touch(row, reached=2, now=timezone.now(), fields=["persona_answers", "intent_bucket"])
+        _event(row, step=DOOR, now=now)
+        _touch(row, reached=SCENARIO, now=now, fields=["persona_answers", "intent_bucket"])
     return row
 
 
@@ -140,13 +217,14 @@ def _validated_answers(answers: dict[str, Any], questions: list[dict]) -> dict[s
 # --- W4 read screens -------------------------------------------------------------------------
 
 
-def screen_continue(*, progress: Progress, screen: int) -> Progress:
-    """POST on a read screen (2 or 4): the tester moves on; screen 4 needs a filled trade."""
+def screen_continue(*, progress: Progress, screen: int, flags: scenarios.Flags) -> Progress:
+    """POST `{}` on a read screen (2 or 4): the tester moves on; 409 if it is not open yet."""
+    now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)
-        if screen == 4 and not PaperTrade.objects.for_progress(row).exists():
-            raise ConflictError("No paper trade yet: build one first (see builder_route).")
-        _touch(row, reached=screen + 1, now=timezone.now(), fields=[])
+        _require_step(walkthrough_position(progress=row, flags=flags), screen)
+        _event(row, step=screen, now=now)
+        _touch(row, reached=screen + 1, now=now, fields=[])
     return row
 
 
@@ -158,55 +236,85 @@ def latest_trade(*, progress: Progress) -> PaperTrade | None:
 
 
 def paper_trade_create(
-    *, progress: Progress, served: scenarios.Resolution, strategy_type: str, legs: list[dict[str, Any]]
+    *,
+    progress: Progress,
+    route: str,
+    strategy_type: str,
+    legs: list[dict[str, Any]],
+    flags: scenarios.Flags,
 ) -> PaperTrade:
-    """Validate the legs against the scenario served now and store them exactly as posted."""
-    if strategy_type != served.strategy_type:
-        raise ConflictError(
-            {
-                "detail": (
-                    f"strategy_type {strategy_type!r} is not the scenario served now "
-                    f"({served.strategy_type!r}); fetch the screen again."
-                ),
-                "strategy_type": served.strategy_type,
-                "builder_route": served.builder_route,
-            }
-        )
-    data = scenarios.scenario(served.scenario)
-    errors = CHECKS[strategy_type](legs, data)
-    if errors:
-        raise RuleViolation(errors)
-    columns = iron_condor_columns(legs, data["chain"]) if strategy_type == StrategyType.IRON_CONDOR else {}
+    """Validate the legs against the scenario served now and store them exactly as posted.
+
+    The scenario is resolved under the progress row lock (SPEC W13): a door POST takes the
+    same lock, so it can never change the bucket between the check and the insert. `route`
+    is the builder the trade was posted to; only the tester's current builder_route takes it.
+    """
     now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)
+        position = walkthrough_position(progress=row, flags=flags)
+        _require_step(position, BUILDER)
+        served = position.served
+        if route != served.builder_route:
+            raise ConflictError(
+                {
+                    "detail": (
+                        f"Paper trades for this tester are built at {served.builder_route}; "
+                        "POST the trade there (see builder_route)."
+                    ),
+                    "strategy_type": served.strategy_type,
+                    "builder_route": served.builder_route,
+                }
+            )
+        if strategy_type != served.strategy_type:
+            raise ConflictError(
+                {
+                    "detail": (
+                        f"strategy_type {strategy_type!r} is not the scenario served now "
+                        f"({served.strategy_type!r}); fetch the screen again."
+                    ),
+                    "strategy_type": served.strategy_type,
+                    "builder_route": served.builder_route,
+                }
+            )
+        data = scenarios.scenario(served.scenario)
+        errors = CHECKS[strategy_type](legs, data)
+        if errors:
+            raise RuleViolation(errors)
+        columns = (
+            iron_condor_columns(legs, data["chain"]) if strategy_type == StrategyType.IRON_CONDOR else {}
+        )
         trade = PaperTrade.objects.create(
             progress=row, strategy_type=strategy_type, legs_json=legs, filled_at=now, **columns
         )
-        _touch(row, reached=4, now=now, fields=[])
+        _event(row, step=BUILDER, now=now, strategy_type=strategy_type)
+        _touch(row, reached=REVIEW, now=now, fields=[])
     return trade
 
 
 # --- W9 survey -------------------------------------------------------------------------------
 
 
-def survey_submit(*, progress: Progress, answers: dict[str, Any]) -> tuple[dict[str, str], bool]:
-    """Store the survey once per tester, after a filled trade; the same answers again are a
+def survey_submit(
+    *, progress: Progress, answers: dict[str, Any], flags: scenarios.Flags
+) -> tuple[dict[str, str], bool]:
+    """Store the survey once per tester, after the review; the same answers again are a
     no-op, different ones 409."""
     answers = _validated_answers(answers, scenarios.survey()["questions"])
     now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)  # serialises two concurrent submissions of one tester
+        position = walkthrough_position(progress=row, flags=flags)
+        # After the review, which follows the trade: otherwise a tester who skipped the
+        # builder would count as having reached screens 3-4 in the cohort funnel (SPEC A2).
+        _require_step(position, SURVEY)
         stored = dict(SurveyAnswer.objects.filter(progress=row).values_list("question_id", "answer"))
         if stored:
             if stored != answers:
-                raise ConflictError("The survey was already submitted with different answers.")
+                raise _conflict(position, "The survey was already submitted with different answers.")
+            _event(row, step=SURVEY, now=now)
             _touch(row, reached=LAST_SCREEN, now=now, fields=[])  # still a screen POST (ADR 0115)
             return stored, False
-        # The survey follows the paper trade, as screen 4 does: otherwise a tester who skipped
-        # the builder would count as having reached screens 3-4 in the cohort funnel (SPEC A2).
-        if not PaperTrade.objects.for_progress(row).exists():
-            raise ConflictError("No paper trade yet: build one first (see builder_route).")
         try:
             with transaction.atomic():
                 SurveyAnswer.objects.bulk_create(
@@ -214,8 +322,9 @@ def survey_submit(*, progress: Progress, answers: dict[str, Any]) -> tuple[dict[
                     for qid, value in answers.items()
                 )
         except IntegrityError:  # belt and braces: the unique constraint has the last word
-            raise ConflictError("The survey was already submitted.") from None
+            raise _conflict(position, "The survey was already submitted.") from None
         row.completed_at = row.completed_at or now
+        _event(row, step=SURVEY, now=now)
         _touch(row, reached=LAST_SCREEN, now=now, fields=["completed_at"])
     return answers, True
 

@@ -36,7 +36,9 @@ WRITE_ERRORS = {
     **ERRORS,
     400: _error("Bad input: field errors; rule errors name the rule and the leg."),
     409: _error(
-        "Conflicts with the current state, e.g. a strategy_type not served now: fetch the screen again."
+        "Conflicts with the current state: a POST ahead of the next step (`next_screen`), door answers "
+        "after the first trade, or a trade on another route or strategy than served now "
+        "(`builder_route`)."
     ),
 }
 
@@ -55,9 +57,16 @@ class TesterView(APIView):
     def resolution(self) -> scenarios.Resolution:
         return self.resolution_for(self.progress)
 
+    def flags(self) -> scenarios.Flags:
+        return scenarios.Flags(
+            routing=is_enabled(ROUTING, request=self.request),
+            self_select=is_enabled(SELF_SELECT, request=self.request),
+        )
+
     def summary(self, progress: Progress | None = None) -> dict:
         progress = progress or self.progress
-        served = self.resolution_for(progress)
+        position = services.walkthrough_position(progress=progress, flags=self.flags())
+        served = position.served
         data = {
             "tester_email": progress.tester_email,
             "track": progress.track,
@@ -71,15 +80,13 @@ class TesterView(APIView):
             "builder_route": served.builder_route,
             "paper_trades": progress.paper_trades.count(),
             "survey_submitted": progress.survey_answers.exists(),
+            "next_screen": position.next_screen,
+            "copy_version": scenarios.copy_version(),
         }
         return s.ProgressSummarySerializer(data).data
 
     def resolution_for(self, progress: Progress) -> scenarios.Resolution:
-        return scenarios.resolve_scenario(
-            routing=is_enabled(ROUTING, request=self.request),
-            self_select=is_enabled(SELF_SELECT, request=self.request),
-            bucket=progress.intent_bucket,
-        )
+        return self.flags().resolve(progress.intent_bucket)
 
     def scenario_screen(self, screen: str, *, builder: bool) -> dict:
         served = self.resolution()
@@ -101,16 +108,19 @@ class TesterView(APIView):
     def continue_screen(self, request, screen: int) -> Response:
         """POST `{}` on a read screen (2 or 4): the tester moves on."""
         s.EmptyRequestSerializer(data=request.data).is_valid(raise_exception=True)
-        return Response(self.summary(services.screen_continue(progress=self.progress, screen=screen)))
+        progress = services.screen_continue(progress=self.progress, screen=screen, flags=self.flags())
+        return Response(self.summary(progress))
 
-    def create_trade(self, request) -> Response:
+    def create_trade(self, request, route: str) -> Response:
         body = s.TradeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        # The scenario is resolved inside the service, under the progress row lock (SPEC W13).
         trade = services.paper_trade_create(
             progress=self.progress,
-            served=self.resolution(),
+            route=route,
             strategy_type=body.validated_data["strategy_type"],
             legs=[dict(leg) for leg in body.validated_data["legs"]],
+            flags=self.flags(),
         )
         return Response(s.PaperTradeSerializer(trade).data, status=status.HTTP_201_CREATED)
 
@@ -151,6 +161,7 @@ class DoorScreenView(TesterView):
             progress=self.progress,
             answers=body.validated_data.get("answers"),
             intent_bucket=body.validated_data.get("intent_bucket"),
+            flags=self.flags(),
         )
         return Response(self.summary(progress))
 
@@ -175,6 +186,7 @@ class BuilderScreenView(TesterView):
     """Screen 3: the builder of the scenario served now."""
 
     screen = "3"
+    route = scenarios.BUILDER_SCREEN_3
 
     @extend_schema(responses={200: s.ScenarioScreenSerializer, **ERRORS}, summary="Screen 3: trade builder")
     def get(self, request):
@@ -186,13 +198,14 @@ class BuilderScreenView(TesterView):
         summary="Screen 3: fill the paper trade",
     )
     def post(self, request):
-        return self.create_trade(request)
+        return self.create_trade(request, self.route)
 
 
 class SimpleBuilderView(FlagGateMixin, BuilderScreenView):
     """/screen/simple/1: 404 while S is off; the vertical-spread builder for the directional row."""
 
     screen = "simple/1"
+    route = scenarios.BUILDER_SIMPLE_1
     permission_classes = [flag_required(SELF_SELECT), IsWalkthroughTester]
 
     def resolution(self) -> scenarios.Resolution:
@@ -231,7 +244,13 @@ class ReviewScreenView(TesterView):
         trade = services.latest_trade(progress=self.progress)
         served = self.resolution()
         if trade is None:
-            raise ConflictError(f"No paper trade yet: build one at {served.builder_route}.")
+            position = services.walkthrough_position(progress=self.progress, flags=self.flags())
+            raise ConflictError(
+                {
+                    "detail": "No paper trade to review yet: carry on at next_screen.",
+                    "next_screen": position.next_screen,
+                }
+            )
         payload = {
             "screen": "4",
             "scenario": served.scenario,
@@ -275,7 +294,7 @@ class SurveyScreenView(TesterView):
         body = s.SurveyRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         answers, created = services.survey_submit(
-            progress=self.progress, answers=body.validated_data["answers"]
+            progress=self.progress, answers=body.validated_data["answers"], flags=self.flags()
         )
         progress = Progress.objects.get(pk=self.progress.pk)
         result = s.SurveyResultSerializer({"answers": answers, "completed_at": progress.completed_at}).data

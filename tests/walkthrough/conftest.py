@@ -62,7 +62,8 @@ def sam(make_tester) -> TesterActor:
     return make_tester("sam@example.com", Track.SELF_SELECT)
 
 
-def with_bucket(actor: TesterActor, bucket: str | None) -> TesterActor:
-    Progress.objects.filter(pk=actor.progress.pk).update(intent_bucket=bucket)
+def with_bucket(actor: TesterActor, bucket: str | None, *, screen: int = 3) -> TesterActor:
+    """The tester past the door with `bucket`, at `screen` (default: the builder, SPEC W13)."""
+    Progress.objects.filter(pk=actor.progress.pk).update(intent_bucket=bucket, current_screen=screen)
     actor.refresh()
     return actor

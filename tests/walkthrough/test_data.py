@@ -10,7 +10,8 @@ import time_machine
 from django.core.management import call_command
 
 from tests.walkthrough.factories import PaperTradeFactory, ProgressFactory, SurveyAnswerFactory
-from walkthrough.models import PaperTrade, Progress, SurveyAnswer
+from walkthrough.models import PaperTrade, Progress, ScreenEvent, SurveyAnswer
+from walkthrough.services import walkthrough_dsr_delete
 from walkthrough.tasks import purge_walkthrough_data
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,21 @@ def test_beat_runs_the_purge_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["walkthrough-purge-after-program"]
     assert entry["task"] == purge_walkthrough_data.name
     assert entry["schedule"] <= 24 * 3600  # at least daily, so the 30-day promise holds to the day
+
+
+def test_dsr_delete_and_the_purge_remove_screen_events(two_testers, settings):
+    """SPEC W11, W14: the events table goes with the rest, and is counted."""
+    tess, other = two_testers
+    for progress in (tess, other):
+        ScreenEvent.objects.create(progress=progress, screen=1)
+        ScreenEvent.objects.create(progress=progress, screen=3, strategy_type="iron_condor")
+
+    counts = walkthrough_dsr_delete(email="tess@example.com")
+    assert counts["beta_walkthrough_screen_events"] == 2
+    assert set(ScreenEvent.objects.values_list("progress_id", flat=True)) == {other.pk}
+
+    settings.BETA_PROGRAM_ENDS_AT = ENDS
+    with time_machine.travel(ENDS + dt.timedelta(days=30), tick=False):
+        counts = purge_walkthrough_data()
+    assert counts["beta_walkthrough_screen_events"] == 2
+    assert not ScreenEvent.objects.exists()

@@ -35,3 +35,16 @@ def test_seed_demo_prints_a_working_full_track_token_and_is_idempotent():
         "covered_call",
         "vertical_spread",
     }
+
+
+def test_the_demo_cohort_walks_the_screens_in_order():
+    """seed_demo goes through the state machine (SPEC W13), so the events are a real funnel."""
+    seed()
+    steps = {
+        p.tester_email: list(p.screen_events.values_list("screen", flat=True))
+        for p in Progress.objects.prefetch_related("screen_events")
+    }
+    assert steps["demo-income@example.com"] == [1, 2, 3, 4, 5]
+    assert steps["demo-cc@example.com"] == [1, 2, 3]
+    assert steps["demo-unsure@example.com"] == [1, 2]
+    assert steps["demo-full@example.com"] == []

@@ -82,7 +82,8 @@ def test_screens_follow_the_matrix(tess, set_flags, routing, self_select, bucket
         # The VS builder for the directional row, the iron-condor builder otherwise (SPEC W5).
         expected = scenario if route == SIMPLE else IC
         assert (simple.json()["scenario"], simple.json()["strategy_type"]) == (expected, expected)
-        assert (simple.json()["screen"], simple.json()["builder_route"]) == ("simple/1", SIMPLE)
+        # builder_route stays the tester's own: only it takes their trade (SPEC W13).
+        assert (simple.json()["screen"], simple.json()["builder_route"]) == ("simple/1", route)
 
 
 def test_kill_switch_serves_iron_condor_on_the_next_request(tess, set_flags):

@@ -91,7 +91,17 @@ def test_non_ic_trades_with_null_columns_are_fine():
     assert PaperTrade.objects.count() == 1
 
 
+@pytest.fixture
+def back_to_the_latest_migration():
+    """Migration tests leave the schema where later transactional tests expect it: at the
+    leaf (0003 and after), not at 0002."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_migration")
 def test_migration_0002_reverses_and_reapplies_cleanly():
     executor = MigrationExecutor(connection)
     executor.migrate([("walkthrough", "0001_initial")])
@@ -130,6 +140,7 @@ def test_migration_0002_reverses_and_reapplies_cleanly():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_migration")
 def test_migration_0002_turns_pre_adr_trades_into_iron_condors_whatever_their_columns():
     """Old rows get the database default; a legacy row with an empty IC column cannot stop it."""
     executor = MigrationExecutor(connection)
@@ -153,3 +164,21 @@ def test_migration_0002_turns_pre_adr_trades_into_iron_condors_whatever_their_co
         [{"action": "buy"}],
     )
     assert Progress.objects.get(pk=progress.pk).intent_bucket is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_migration")
+def test_migration_0003_screen_events_is_additive_and_reverses_cleanly():
+    """SPEC W14: the events table comes and goes on its own; the ADR's tables are untouched."""
+    progress = ProgressFactory(intent_bucket="income")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("walkthrough", "0002_intent_bucket_strategy_type")])
+    assert "beta_walkthrough_screen_events" not in connection.introspection.table_names()
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("walkthrough", "0003_screen_events")])
+    assert "beta_walkthrough_screen_events" in connection.introspection.table_names()
+    assert Progress.objects.get(pk=progress.pk).intent_bucket == "income"
+    ops = executor.loader.get_migration("walkthrough", "0003_screen_events").operations
+    assert [op.__class__.__name__ for op in ops] == ["CreateModel"]

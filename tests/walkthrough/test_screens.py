@@ -174,6 +174,7 @@ def test_survey_is_the_same_on_every_path(tess, set_flags, bucket):
 
 def test_survey_is_idempotent_per_tester(tess):
     PaperTradeFactory(progress=tess.progress)
+    tess.post("screen/4")  # the survey follows the review (SPEC W13)
     with time_machine.travel(T0, tick=False) as traveller:
         first = tess.post("screen/5", {"answers": SURVEY_ANSWERS})
         traveller.shift(dt.timedelta(hours=1))
@@ -192,15 +193,17 @@ def test_survey_is_idempotent_per_tester(tess):
 def test_the_survey_waits_for_a_paper_trade(tess):
     """Like screen 4: a tester who skipped the builder cannot inflate the cohort funnel."""
     tess.post("screen/1", {"answers": {"goal": "income", "holdings": "no_shares"}})
+    tess.post("screen/2")
     before = tess.refresh()
 
     response = tess.post("screen/5", {"answers": SURVEY_ANSWERS})
 
     assert response.status_code == 409
     assert "paper trade" in response.json()["detail"]
+    assert response.json()["next_screen"] == "/api/walkthrough/screen/3"
     assert not SurveyAnswer.objects.exists()
     after = tess.refresh()
-    assert (after.current_screen, after.completed_at, after.updated_at) == (2, None, before.updated_at)
+    assert (after.current_screen, after.completed_at, after.updated_at) == (3, None, before.updated_at)
 
 
 @pytest.mark.parametrize(
@@ -222,6 +225,7 @@ def test_review_needs_a_filled_trade(tess):
 
 
 def test_review_shows_the_latest_trade(tess):
+    with_bucket(tess, "income")
     for _ in range(2):
         tess.post("screen/3", {"strategy_type": "iron_condor", "legs": legs("iron_condor")})
     latest = PaperTrade.objects.latest("id")
@@ -229,7 +233,11 @@ def test_review_shows_the_latest_trade(tess):
 
 
 def test_testers_see_only_their_own_progress(tess, sam):
-    tess.post("screen/3", {"strategy_type": "iron_condor", "legs": legs("iron_condor")})
+    with_bucket(tess, "income")
+    assert (
+        tess.post("screen/3", {"strategy_type": "iron_condor", "legs": legs("iron_condor")}).status_code
+        == 201
+    )
     assert sam.get().json()["tester_email"] == "sam@example.com"
     assert sam.get().json()["paper_trades"] == 0
     assert sam.get("screen/4").status_code == 409

@@ -299,19 +299,21 @@ def test_covered_call_guide_ignores_strategy_templates(serve, set_flags, templat
     assert itm.json()["legs[1].strike"][0].startswith("otm_only:")
 
 
-def test_simple_builder_serves_and_accepts_the_iron_condor_for_a_covered_call_tester(serve, set_flags):
+def test_simple_builder_serves_the_iron_condor_but_a_covered_call_tester_trades_on_screen_3(serve, set_flags):
+    """SPEC W5 serves the simple iron-condor builder to non-directional testers; SPEC W13
+    accepts a trade only on the tester's own builder_route, so the covered-call bucket never
+    collects an iron condor (issue 8)."""
     tester = serve("covered_call")
     set_flags(FLAG_BETA_WALKTHROUGH_SELF_SELECT=True)
     assert tester.get("screen/2").json()["builder_route"] == "/api/walkthrough/screen/3"
-    assert tester.get("screen/simple/1").json()["strategy_type"] == "iron_condor"  # SPEC W5
+    simple = tester.get("screen/simple/1").json()
+    assert (simple["strategy_type"], simple["builder_route"]) == ("iron_condor", "/api/walkthrough/screen/3")
 
-    stale = tester.post("screen/simple/1", {"strategy_type": "covered_call", "legs": legs("covered_call")})
-    assert stale.status_code == 409
-    built = tester.post("screen/simple/1", {"strategy_type": "iron_condor", "legs": legs("iron_condor")})
+    for strategy in ("covered_call", "iron_condor"):
+        refused = tester.post("screen/simple/1", {"strategy_type": strategy, "legs": legs(strategy)})
+        assert refused.status_code == 409
+        assert refused.json()["builder_route"] == "/api/walkthrough/screen/3"
+    assert not PaperTrade.objects.exists()
+    built = tester.post("screen/3", {"strategy_type": "covered_call", "legs": legs("covered_call")})
     assert built.status_code == 201
-    assert built.json()["strategy_type"] == "iron_condor"
-    # Screen 3 still builds the covered call, the scenario the tester's bucket is served.
-    assert (
-        tester.post("screen/3", {"strategy_type": "covered_call", "legs": legs("covered_call")}).status_code
-        == 201
-    )
+    assert built.json()["strategy_type"] == "covered_call"

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 DATA_DIR = Path(__file__).resolve().parent
 API_ROOT = "/api/walkthrough/"
@@ -46,12 +46,41 @@ class Resolution:
         return scenario(self.scenario)["strategy_type"]
 
 
+@dataclass(frozen=True)
+class Flags:
+    """The request's snapshot of the two routing flags (R and S in the SPEC W5 matrix)."""
+
+    routing: bool
+    self_select: bool
+
+    OFF: ClassVar[Flags]
+
+    def resolve(self, bucket: str | None) -> Resolution:
+        return resolve_scenario(routing=self.routing, self_select=self.self_select, bucket=bucket)
+
+
+Flags.OFF = Flags(routing=False, self_select=False)
+
+
 @cache
 def buckets() -> dict[str, Bucket]:
     return {
         entry["value"]: Bucket(entry["value"], entry["label"], entry["scenario"], entry["simple_builder"])
         for entry in _load("buckets")["buckets"]
     }
+
+
+def bucket_choices() -> list[tuple[str, str]]:
+    """(value, admin label) per registry bucket, in registry order: the one source of
+    `walkthrough.models.IntentBucket` and its CHECK constraint (SPEC W12). The admin label is
+    derived from the value, so rewording the testers' copy never changes the schema."""
+    return [(value, value.replace("_", " ").capitalize()) for value in buckets()]
+
+
+@cache
+def copy_version() -> str:
+    """The reviewed copy's version (#3857), reported by the progress summary."""
+    return str(_load("copy")["copy_version"])
 
 
 @cache
@@ -86,12 +115,13 @@ def resolve_scenario(*, routing: bool, self_select: bool, bucket: str | None) ->
 
 
 def resolve_simple_builder(served: Resolution) -> Resolution:
-    """SPEC W5 for /screen/simple/1 (S on): the vertical-spread builder for the directional row,
-    the existing simple iron-condor builder for everyone else. Trades posted there are checked
-    against what this route serves, so an iron condor built here is never a 409."""
+    """SPEC W5 for GET /screen/simple/1 (S on): the vertical-spread builder for the directional
+    row, the existing simple iron-condor builder for everyone else. `builder_route` stays the
+    tester's own: a trade is accepted only there (SPEC W13), so the payload never points a
+    covered-call or income tester at a route that would refuse their trade."""
     if served.builder_route == BUILDER_SIMPLE_1:
         return served
-    return Resolution(DEFAULT_SCENARIO, BUILDER_SIMPLE_1, inline_guide=False)
+    return Resolution(DEFAULT_SCENARIO, served.builder_route, inline_guide=False)
 
 
 def bucket_for_answers(answers: dict[str, str]) -> str:
