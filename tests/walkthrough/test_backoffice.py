@@ -206,8 +206,9 @@ def test_progress_list_filters_behind_the_funnel(admin_client, cohort, query, ex
 
 def test_a_malformed_issued_date_in_the_list_is_not_a_500(admin_client, cohort):
     response = admin_client.get(f"{CHANGELIST}?issued_from=July")
-    assert response.status_code in {200, 302}
-    assert "?e=1" in response.get("Location", "?e=1")
+    # The admin's own answer to a bad lookup: back to the list with its "?e=1" error note.
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
 
 
 def test_lists_show_labels_not_codes(admin_client, cohort):
