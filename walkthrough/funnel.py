@@ -260,22 +260,14 @@ def _survey(by: str, issued: IssuedRange) -> dict[tuple[str, str], dict[str, dic
     return out
 
 
-def _key_sql(by: str) -> tuple[str, str]:
-    bucket = f"COALESCE(p.intent_bucket, '{NOT_SET}')" if by in {"intent_bucket", "bucket_track"} else "'*'"
-    track = "p.track" if by in {"track", "bucket_track"} else "'*'"
-    # g.total = 1 is the total row: every tester again, with both keys rolled up.
-    return (
-        f"CASE WHEN g.total = 1 THEN '*' ELSE {bucket} END",
-        f"CASE WHEN g.total = 1 THEN '*' ELSE {track} END",
-    )
-
-
 def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
     """Query 4: median and p90 of (first event of each screen - token issue), per group.
 
-    PostgreSQL sorts once per group with percentile_cont; SQLite has no percentile aggregate,
-    so it ranks with window functions and interpolates the same way percentile_cont does
-    (position p * (n - 1), linear between its neighbours). Both are one statement.
+    `firsts` is one row per (tester, screen): the first event's delay, read in order from the
+    index wt_event_progress_screen_at. PostgreSQL then takes percentile_cont per group and for
+    the total in one pass (GROUPING SETS). SQLite has no percentile aggregate: it ranks with
+    window functions and interpolates as percentile_cont does (position p * (n - 1), linear
+    between its neighbours), the total being every row again (a two-row cross join).
     """
     events, progress = ScreenEvent._meta.db_table, Progress._meta.db_table
     start, end = issued.bounds
@@ -287,43 +279,53 @@ def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
         where.append("p.created_at < %s")
         params.append(connection.ops.adapt_datetimefield_value(end))
     where_sql = f"WHERE {' AND '.join(where)}" if where else ""
-    bucket, track = _key_sql(by)
-    if connection.vendor == "postgresql":
-        seconds = "EXTRACT(EPOCH FROM (f.at - p.created_at))"
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        delay = "EXTRACT(EPOCH FROM (MIN(e.created_at) - p.created_at))"
     else:
-        seconds = "((julianday(f.at) - julianday(p.created_at)) * 86400.0)"
-    # firsts reads (progress_id, screen, MIN(created_at)) from wt_event_progress_screen_at.
-    base = f"""
+        delay = "((julianday(MIN(e.created_at)) - julianday(p.created_at)) * 86400.0)"
+    # Grouped by p.id (the primary key), so the tester's bucket, track and issue time may be read.
+    firsts = f"""
         WITH firsts AS (
-            SELECT e.progress_id AS pid, e.screen AS screen, MIN(e.created_at) AS at
+            SELECT p.intent_bucket AS bucket, p.track AS track, e.screen AS screen, {delay} AS d
             FROM {events} e JOIN {progress} p ON p.id = e.progress_id
             {where_sql}
-            GROUP BY e.progress_id, e.screen
-        ),
-        durs AS (
-            SELECT {bucket} AS k1, {track} AS k2, f.screen AS screen, {seconds} AS d
-            FROM firsts f
-            JOIN {progress} p ON p.id = f.pid
-            CROSS JOIN (SELECT 0 AS total UNION ALL SELECT 1 AS total) g
+            GROUP BY p.id, e.screen
         )"""  # noqa: S608 -- only table names and fixed fragments; dates are parameters
-    if connection.vendor == "postgresql":
-        sql = f"""{base}
-            SELECT k1, k2, screen, COUNT(*),
+    by_bucket = by in {"intent_bucket", "bucket_track"}
+    by_track = by in {"track", "bucket_track"}
+    if postgres:
+        columns = [c for c, used in (("bucket", by_bucket), ("track", by_track)) if used]
+        k1 = (
+            f"CASE WHEN GROUPING(bucket) = 1 THEN '*' ELSE COALESCE(bucket, '{NOT_SET}') END"
+            if by_bucket
+            else "'*'"
+        )
+        k2 = "CASE WHEN GROUPING(track) = 1 THEN '*' ELSE track END" if by_track else "'*'"
+        sql = f"""{firsts}
+            SELECT {k1}, {k2}, screen, COUNT(*),
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY d),
                    percentile_cont(0.9) WITHIN GROUP (ORDER BY d)
-            FROM durs GROUP BY k1, k2, screen"""  # noqa: S608
+            FROM firsts
+            GROUP BY GROUPING SETS (({", ".join([*columns, "screen"])}), (screen))"""  # noqa: S608
         return sql, params
+
+    k1 = f"COALESCE(f.bucket, '{NOT_SET}')" if by_bucket else "'*'"
+    k2 = "f.track" if by_track else "'*'"
 
     def interpolated(p: float) -> str:
         pos = f"((n - 1) * {p})"
         lo = f"CAST({pos} AS INTEGER)"
-        return (
-            f"MAX(CASE WHEN rn = {lo} THEN d END) + MAX({pos} - {lo}) * "
-            f"(COALESCE(MAX(CASE WHEN rn = {lo} + 1 THEN d END), MAX(CASE WHEN rn = {lo} THEN d END))"
-            f" - MAX(CASE WHEN rn = {lo} THEN d END))"
-        )
+        at_lo = f"MAX(CASE WHEN rn = {lo} THEN d END)"
+        at_hi = f"COALESCE(MAX(CASE WHEN rn = {lo} + 1 THEN d END), {at_lo})"
+        return f"{at_lo} + MAX({pos} - {lo}) * ({at_hi} - {at_lo})"
 
-    sql = f"""{base},
+    sql = f"""{firsts},
+        durs AS (
+            SELECT CASE WHEN g.total = 1 THEN '*' ELSE {k1} END AS k1,
+                   CASE WHEN g.total = 1 THEN '*' ELSE {k2} END AS k2, f.screen AS screen, f.d AS d
+            FROM firsts f CROSS JOIN (SELECT 0 AS total UNION ALL SELECT 1 AS total) g
+        ),
         ranked AS (
             SELECT k1, k2, screen, d,
                    ROW_NUMBER() OVER (PARTITION BY k1, k2, screen ORDER BY d) - 1 AS rn,
