@@ -87,6 +87,11 @@ class Progress(models.Model):
                 name="walkthrough_progress_current_screen_range",
             ),
         ]
+        indexes = [
+            # The funnel's date range and weekly cohorts (walkthrough.funnel: every query filters
+            # testers by created_at, the token-issue time) and the changelist's issued filter.
+            models.Index(fields=["created_at"], name="wt_progress_created"),
+        ]
 
     def __str__(self) -> str:
         return self.tester_email

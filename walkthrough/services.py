@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from config.api import ConflictError, RuleViolation
@@ -365,73 +363,3 @@ def walkthrough_purge_after_program(*, now: dt.datetime | None = None) -> dict[s
         return dict.fromkeys(_TABLES.values(), 0)
     with transaction.atomic():
         return _delete(Progress.objects.all())
-
-
-# --- A2 cohort report ------------------------------------------------------------------------
-
-NOT_SET = "(not set)"
-
-
-@dataclass
-class CohortRow:
-    group: str
-    testers: int = 0
-    reached: list[int] = field(default_factory=lambda: [0] * LAST_SCREEN)
-    trades: dict[str, int] = field(default_factory=lambda: dict.fromkeys(StrategyType.values, 0))
-    completed: int = 0
-    survey: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-@dataclass
-class CohortReport:
-    by: str
-    start: dt.date | None
-    end: dt.date | None
-    rows: list[CohortRow]
-
-
-def _row(rows: dict, group: str | None) -> CohortRow:
-    return rows.setdefault(group, CohortRow(group=group if group is not None else NOT_SET))
-
-
-def cohort_report(
-    *, by: str = "intent_bucket", start: dt.date | None = None, end: dt.date | None = None
-) -> CohortReport:
-    """Per bucket (or track): testers per screen reached, trades by strategy, survey answers.
-
-    The date range selects testers by the day they were issued a token (created_at, UTC).
-    """
-    if by not in {"intent_bucket", "track"}:
-        raise RuleViolation({"by": ["Group by intent_bucket or track."]})
-    testers = Progress.objects.all()
-    if start:
-        testers = testers.filter(created_at__date__gte=start)
-    if end:
-        testers = testers.filter(created_at__date__lte=end)
-    groups = [*scenarios.buckets(), None] if by == "intent_bucket" else list(Track.values)
-    rows = {g: CohortRow(group=g if g is not None else NOT_SET) for g in groups}
-
-    reached = {
-        f"reached_{n}": Count("id", filter=Q(current_screen__gte=n)) for n in range(1, LAST_SCREEN + 1)
-    }
-    for item in testers.values(by).annotate(
-        testers=Count("id"), completed=Count("id", filter=Q(completed_at__isnull=False)), **reached
-    ):
-        row = _row(rows, item[by])
-        row.testers, row.completed = item["testers"], item["completed"]
-        row.reached = [item[f"reached_{n}"] for n in range(1, LAST_SCREEN + 1)]
-    # Testers who filled at least one trade of each strategy, not trades: re-fills don't inflate.
-    for item in (
-        PaperTrade.objects.filter(progress__in=testers)
-        .values(f"progress__{by}", "strategy_type")
-        .annotate(n=Count("progress", distinct=True))
-    ):
-        _row(rows, item[f"progress__{by}"]).trades[item["strategy_type"]] = item["n"]
-    for item in (
-        SurveyAnswer.objects.filter(progress__in=testers)
-        .values(f"progress__{by}", "question_id", "answer")
-        .annotate(n=Count("id"))
-    ):
-        question = _row(rows, item[f"progress__{by}"]).survey.setdefault(item["question_id"], {})
-        question[item["answer"]] = item["n"]
-    return CohortReport(by=by, start=start, end=end, rows=list(rows.values()))

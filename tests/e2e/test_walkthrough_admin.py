@@ -10,7 +10,7 @@ from tests.walkthrough.factories import PaperTradeFactory, ProgressFactory
 pytestmark = pytest.mark.browser
 
 
-def test_operator_reads_cohort_numbers_and_filters_by_track(admin_browser, live_server):
+def test_operator_reads_funnel_numbers_and_groups_by_track(admin_browser, live_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -22,23 +22,22 @@ def test_operator_reads_cohort_numbers_and_filters_by_track(admin_browser, live_
     driver.get(f"{live_server.url}/admin/walkthrough/progress/")
     navigate(driver, driver.find_element(By.ID, "cohort-link").click)
 
-    income = driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='income']")
-    assert income.find_element(By.CLASS_NAME, "testers").text == "2"
-    assert income.find_element(By.CSS_SELECTOR, ".reached-2 .n").text == "2"
-    assert income.find_element(By.CSS_SELECTOR, ".reached-4 .n").text == "1"
-    bar = income.find_element(By.CSS_SELECTOR, ".reached-4 .bar span")
-    assert bar.get_attribute("style").replace(" ", "") == "width:50%;"
-    assert (
-        driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='(not set)'] .testers").text == "1"
-    )
+    income = driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='income|*']")
+    assert income.find_element(By.CSS_SELECTOR, ".step-issued .n").text == "2"
+    assert income.find_element(By.CSS_SELECTOR, ".step-door .n").text == "2"
+    assert income.find_element(By.CSS_SELECTOR, ".step-trade .n").text == "1"
+    bar = income.find_element(By.CSS_SELECTOR, ".step-trade rect.bar-fg")
+    assert bar.get_attribute("width") == "50.0"  # an SVG attribute: no inline style (CSP)
+    not_set = driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='-|*'] .step-issued .n")
+    assert not_set.text == "1"
 
     Select(driver.find_element(By.NAME, "by")).select_by_value("track")
     navigate(driver, driver.find_element(By.CSS_SELECTOR, "#cohort-form input[type=submit]").click)
     rows = {
-        r.get_attribute("data-group"): r.find_element(By.CLASS_NAME, "testers").text
+        r.get_attribute("data-group"): r.find_element(By.CSS_SELECTOR, ".step-issued .n").text
         for r in driver.find_elements(By.CSS_SELECTOR, "#cohort-table tr.cohort-row")
     }
-    assert rows == {"full": "2", "self_select": "1"}
+    assert rows == {"*|full": "2", "*|self_select": "1", "*|*": "3"}
     assert "format=csv" in driver.find_element(By.ID, "cohort-csv").get_attribute("href")
 
 

@@ -46,20 +46,24 @@ def test_set_and_clear_are_audited():
     assert "FLAG_SENTIMENT_JOURNAL is now on (database)" in run(
         "set", "FLAG_SENTIMENT_JOURNAL", "ON", "--reason", "go"
     )
-    run("set", "FLAG_SENTIMENT_JOURNAL", "clear")
+    run("set", "FLAG_SENTIMENT_JOURNAL", "clear", "--reason", "back to default")
     assert not FlagOverride.objects.exists()
     audit = list(FlagAudit.objects.order_by("id").values("old_value", "new_value", "reason", "actor_label"))
     assert [(a["old_value"], a["new_value"]) for a in audit] == [("unset", "on"), ("on", "unset")]
     assert audit[0]["reason"] == "go"
-    assert audit[1]["reason"].endswith("(no reason given)")
+    assert audit[1]["reason"] == "back to default"
     assert all(a["actor_label"].startswith("cli:") for a in audit)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("FLAG_NOPE", "on"), "Unknown feature flag 'FLAG_NOPE'"),
-        (("FLAG_SENTIMENT_JOURNAL", "maybe"), "Unknown value 'maybe'"),
+        (("FLAG_NOPE", "on", "--reason", "x"), "Unknown feature flag 'FLAG_NOPE'"),
+        (("FLAG_SENTIMENT_JOURNAL", "maybe", "--reason", "x"), "Unknown value 'maybe'"),
+        # Like the admin form, the command refuses an override without a reason (SPEC A5).
+        (("FLAG_SENTIMENT_JOURNAL", "on"), "A reason is required"),
+        (("FLAG_SENTIMENT_JOURNAL", "off", "--reason", "   "), "A reason is required"),
+        (("FLAG_SENTIMENT_JOURNAL", "clear"), "A reason is required"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_writes_nothing(args, message):
@@ -74,7 +78,7 @@ def test_bad_input_exits_non_zero_from_the_shell():
     import sys
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "flags", "set", "FLAG_NOPE", "on"],
+        [sys.executable, "manage.py", "flags", "set", "FLAG_NOPE", "on", "--reason", "x"],
         capture_output=True,
         text=True,
         env={"DEBUG": "1", "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/raxx-flags-cli.sqlite3"},

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -143,75 +140,7 @@ def test_the_admin_cannot_filter_on_the_token_hash(admin_client, url):
     assert response.status_code == 400
 
 
-def test_cohort_numbers_by_bucket(admin_client, cohort):
-    response = admin_client.get(COHORT)
-
-    assert response.status_code == 200
-    rows = {row["group"]: row for row in response.context["rows"]}
-    income = rows["income"]
-    assert income["testers"] == 2
-    assert [n for n, _ in income["reached"]] == [2, 2, 1, 1, 1]
-    assert [n for n, _ in income["trades"]] == [1, 0, 0]  # iron_condor, vertical_spread, covered_call
-    assert income["completed"] == (1, 50)
-    assert [n for n, _ in rows["covered_call"]["trades"]] == [0, 0, 1]
-    assert rows["(not set)"]["testers"] == 1
-    assert rows["unknown"]["testers"] == 0
-    page = response.content.decode()
-    assert 'data-pct="50"' in page  # widths are set by static JS under the CSP (issue 12)
-    clarity = next(q for q in income["survey"] if q["question"] == "clarity")
-    assert ("4", 1) in clarity["answers"]
-
-
-def test_cohort_by_track_and_date_range(admin_client):
-    with time_machine.travel(dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)):
-        ProgressFactory(track=Track.FULL)
-    with time_machine.travel(dt.datetime(2026, 7, 10, 12, tzinfo=dt.UTC)):
-        ProgressFactory(track=Track.SELF_SELECT)
-        ProgressFactory(track=Track.FULL)
-
-    rows = admin_client.get(f"{COHORT}?by=track&start=2026-07-05&end=2026-07-31").context["rows"]
-
-    assert {r["group"]: r["testers"] for r in rows} == {"full": 1, "self_select": 1}
-    everyone = admin_client.get(f"{COHORT}?by=track").context["rows"]
-    assert {r["group"]: r["testers"] for r in everyone} == {"full": 2, "self_select": 1}
-
-
-@pytest.mark.parametrize(
-    "query",
-    ["start=2026-13-01", "end=yesterday", "by=email", "start=2026-07-10&end=2026-07-01"],
-)
-@pytest.mark.parametrize("fmt", ["", "&format=csv"])
-def test_cohort_bad_input_is_400_never_an_unfiltered_report(admin_client, cohort, query, fmt):
-    response = admin_client.get(f"{COHORT}?{query}{fmt}")
-
-    assert response.status_code == 400
-    body = response.content.decode()
-    if fmt:
-        assert response["Content-Type"].startswith("text/plain")
-        assert "testers" not in body  # no CSV header: the export did not run
-    else:
-        assert response.context["form"].errors
-        assert 'id="cohort-table"' not in body
-
-
-def test_cohort_csv(admin_client, cohort):
-    response = admin_client.get(f"{COHORT}?by=intent_bucket&format=csv")
-
-    assert response["Content-Type"] == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    income = next(r for r in rows if r["intent_bucket"] == "income")
-    assert income["testers"] == "2"
-    assert income["reached_screen_2"] == "2"
-    assert income["filled_iron_condor"] == "1"
-    assert income["completed_survey"] == "1"
-    assert income["survey_clarity=4"] == "1"
-    assert [r["intent_bucket"] for r in rows] == [
-        "income",
-        "covered_call",
-        "directional",
-        "unknown",
-        "(not set)",
-    ]
+# The funnel's numbers, links, CSV and bad ranges: tests/walkthrough/test_backoffice.py.
 
 
 def test_cohort_needs_admin_view_permission(cohort, alice):

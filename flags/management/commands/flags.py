@@ -1,4 +1,4 @@
-"""`manage.py flags list` and `manage.py flags set NAME on|off|clear [--reason TEXT]` (SPEC F2, F7)."""
+"""`manage.py flags list` and `manage.py flags set NAME on|off|clear --reason TEXT` (SPEC F2, F7)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ class Command(BaseCommand):
         setter = sub.add_parser("set", help="Override a flag in the database, or clear the override.")
         setter.add_argument("name")
         setter.add_argument("value", help="on, off or clear")
-        setter.add_argument("--reason", default="", help="Why; stored in the audit.")
+        # Required, as in the admin form: the audit must say why (not argparse's required=True,
+        # so a missing or blank reason gets the same message and exit as every other error).
+        setter.add_argument("--reason", default="", help="Why (required); stored in the audit.")
 
     def handle(self, *args, action: str, **options):
         if action == "list":
@@ -44,12 +46,16 @@ class Command(BaseCommand):
         state = STATES.get(value.strip().lower())
         if state is None:
             raise CommandError(f"Unknown value {value!r}: use on, off or clear. Nothing was changed.")
+        if not reason.strip():
+            raise CommandError(
+                'A reason is required: add --reason "why" (it is stored in the audit). Nothing was changed.'
+            )
         user = getpass.getuser()
         try:
             flag_override_set(
                 name=name,
                 state=state,
-                reason=reason.strip() or f"set with manage.py flags by {user} (no reason given)",
+                reason=reason.strip(),
                 actor_label=f"cli:{user}",
             )
         except UnknownFlag as exc:
