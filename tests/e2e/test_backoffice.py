@@ -1,7 +1,9 @@
 """SPEC A2, A7, A8: an analyst reads the funnel and an operator invites testers, in Chromium.
 
-Each test saves the screenshots docs/backoffice.md shows (docs/img/), so the guide's pictures
-are the pages these tests just checked.
+Each test saves the screenshots docs/backoffice.md shows, so the guide's pictures are the pages
+these tests just checked. They go to docs/img/ only with SAVE_SCREENSHOTS=1 (to refresh the
+guide); otherwise to a scratch folder, so a test run leaves the work tree clean (the invite page
+shows fresh random tokens on every run).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,11 @@ from tests.walkthrough.factories import ProgressFactory
 from tests.walkthrough.funnel_data import build_cohort
 
 pytestmark = pytest.mark.browser
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+IMG = (
+    Path(__file__).resolve().parents[2] / "docs" / "img"
+    if os.environ.get("SAVE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "raxx-screenshots"
+)
 
 
 @pytest.fixture
