@@ -628,7 +628,6 @@ def _survey_labels() -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-
 @admin.register(ScreenEvent)
 class ScreenEventAdmin(admin.ModelAdmin):
     """Append-only screen events, read-only: the funnel's time-to-step is computed from them,

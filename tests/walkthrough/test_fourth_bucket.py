@@ -18,7 +18,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from tests.walkthrough.factories import SURVEY_ANSWERS, legs
-from walkthrough import scenarios, services
+from walkthrough import funnel, scenarios
 from walkthrough.models import IntentBucket, PaperTrade, Progress, ScreenEvent, intent_bucket_check
 
 NEW = {"value": "hedging", "label": "I want to protect shares I own", "scenario": "covered_call"}
@@ -133,10 +133,12 @@ def test_a_fourth_bucket_walks_through_every_screen(fourth_bucket, sam, set_flag
     )
     assert PaperTrade.objects.get().strategy_type == "covered_call"
     assert list(ScreenEvent.objects.values_list("screen", flat=True)) == [1, 2, 3, 4, 5]
-    # The cohort report lists it from the registry too.
-    report = services.cohort_report(by="intent_bucket")
-    row = next(r for r in report.rows if r.group == fourth_bucket)
-    assert (row.testers, row.completed, row.trades["covered_call"]) == (1, 1, 1)
+    # The funnel lists it from the registry too.
+    report = funnel.funnel_report(by="intent_bucket")
+    row = next(r for r in report.rows if r.key[0] == fourth_bucket)
+    steps = {cell.step.key: cell for cell in row.steps}
+    assert (row.testers, steps["survey"].reached) == (1, 1)
+    assert dict(steps["trade"].strategies)["covered_call"] == 1
 
 
 @pytest.mark.django_db(transaction=True)
