@@ -84,11 +84,22 @@ class PaperOrder(models.Model):
         indexes = [
             # The user's order list (GET /api/paper-orders/), newest first.
             models.Index(fields=["user", "-opened_at"], name="journal_paperorder_user_opened"),
-            # The lock sweep's subquery: closed orders whose closed_at + 24h has passed.
+            # The lock sweep (journal.services.labels_lock_due): orders whose closed_at fell
+            # into the window since the last run, a short range scan.
             models.Index(
                 fields=["closed_at"],
                 condition=Q(status=OrderStatus.CLOSED),
                 name="journal_paperorder_closed_at",
+            ),
+            # The back office order changelist: ORDER BY opened_at DESC, id DESC LIMIT 100.
+            models.Index(fields=["-opened_at", "-id"], name="journal_paperorder_opened_id"),
+            # The backtest filter's join (labels -> orders by id): every column the page, the
+            # filters and the summary read, so the join is an index-only scan (ADR 0133's
+            # "reconsider the join", issue 11).
+            models.Index(
+                fields=["id"],
+                include=["opened_at", "closed_at", "realized_pnl", "symbol", "strategy_type"],
+                name="journal_paperorder_backtest",
             ),
         ]
 
@@ -205,7 +216,10 @@ class TradeSentimentLabel(models.Model):
     Written only by journal.services on behalf of the user's own requests (SPEC J9).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_labels")
+    # No index of its own: journal_label_user_created leads with user_id (issue 11).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_labels", db_index=False
+    )
     source_table = models.CharField(
         max_length=32,
         choices=SourceTable.choices,
@@ -251,13 +265,39 @@ class TradeSentimentLabel(models.Model):
             ),
         ]
         indexes = [
-            # The lock sweep (journal.services.labels_lock_due): unlocked labels by trade.
+            # The user's label list (GET /api/sentiment-labels/, newest first) and, through its
+            # INCLUDE columns, the backtest filter's label side as an index-only scan. It leads
+            # with user_id, so it also serves the user foreign key (which has no index of its
+            # own: one index fewer for every label write).
             models.Index(
-                fields=["trade"],
-                condition=Q(post_label_locked_at__isnull=True),
-                name="journal_label_unlocked_trade",
+                fields=["user", "-created_at", "-id"],
+                include=["source_table", "trade", "pre_label", "post_label", "taxonomy_version"],
+                name="journal_label_user_created",
             ),
+            # The lock sweep's second arm (labels created since the last run, whatever their
+            # order's age) and the back office label changelist's ORDER BY created_at DESC, id
+            # DESC. No index names post_label_locked_at, so the sweep's UPDATE can be HOT.
+            models.Index(fields=["created_at", "id"], name="journal_label_created_id"),
         ]
 
     def __str__(self) -> str:
         return f"Label #{self.pk} on {self.source_table} #{self.trade_id}"
+
+
+class LockSweepMark(models.Model):
+    """Where the lock sweep got to (SPEC J7, issue 11): one row, `name="post_label"`.
+
+    The next run looks only at orders closed since `cutoff` and labels created since `ran_at`
+    (each less a safety margin for transactions still open at the time), so a run with
+    nothing due reads a few index pages instead of every closed order.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    cutoff = models.DateTimeField(help_text="Orders closed at or before this were swept.")
+    ran_at = models.DateTimeField(help_text="Labels created before this were swept.")
+
+    class Meta:
+        db_table = "journal_lock_sweep_marks"
+
+    def __str__(self) -> str:
+        return f"{self.name} swept through {self.cutoff:%Y-%m-%d %H:%M:%S}"
