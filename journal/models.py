@@ -7,10 +7,12 @@ Every read that serves a user goes through `for_user` (SPEC J5).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, models, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
@@ -178,36 +180,71 @@ class LabelQuerySet(models.QuerySet):
         )
 
     def backtest_rows(self) -> LabelQuerySet:
-        """The backtest filter's join of labels and paper orders (SPEC J8), note-free."""
+        """The backtest filter's join of labels and paper orders (SPEC J8), note-free.
+
+        Only the order columns the row shows, so the order side is read from
+        journal_paperorder_backtest alone (issue 11)."""
         return (
             self.filter(source_table=SourceTable.PAPER_ORDERS)
             .without_note()
             .select_related("trade")
+            .only(
+                "id",
+                "trade_id",
+                "pre_label",
+                "post_label",
+                "trade__symbol",
+                "trade__strategy_type",
+                "trade__opened_at",
+                "trade__closed_at",
+                "trade__realized_pnl",
+            )
             .order_by("-trade__opened_at", "-id")
         )
 
     def backtest_summary(self) -> dict:
-        """Counts and summed realized P&L, overall and per label (SPEC J8). Three queries."""
-        plain = self.order_by()
-        metrics = {
-            "trades": Count("id"),
-            "closed_trades": Count("trade__closed_at"),
-            "realized_pnl": Sum("trade__realized_pnl"),
-        }
+        """Counts and summed realized P&L, overall and per label (SPEC J8), in ONE statement.
 
-        def row(values: dict) -> dict:
-            pnl = values["realized_pnl"]
-            return {**values, "realized_pnl": None if pnl is None else f"{pnl:.2f}"}
+        One pass over the matching rows (issue 11): GROUPING SETS on PostgreSQL; elsewhere
+        (SQLite, development) the same three groupings as a UNION ALL over one CTE. The
+        matching rows come from the filtered queryset itself, so filters cannot drift.
+        """
+        matching = self.order_by().values(
+            "pre_label", "post_label", closed=F("trade__closed_at"), pnl=F("trade__realized_pnl")
+        )
+        sql, params = matching.query.sql_with_params()
+        metrics = "COUNT(*), COUNT(m.closed), SUM(m.pnl)"
+        if connection.vendor == "postgresql":
+            statement = (
+                f"SELECT GROUPING(m.pre_label, m.post_label), m.pre_label, m.post_label, {metrics} "  # noqa: S608 (compiled ORM SQL, params bound)
+                f"FROM ({sql}) m GROUP BY GROUPING SETS ((), (m.pre_label), (m.post_label))"
+            )
+        else:
+            statement = (
+                f"WITH m AS ({sql}) "  # noqa: S608 (compiled ORM SQL, params bound)
+                f"SELECT 3, NULL, NULL, {metrics} FROM m "
+                f"UNION ALL SELECT 1, m.pre_label, NULL, {metrics} FROM m GROUP BY m.pre_label "
+                f"UNION ALL SELECT 2, NULL, m.post_label, {metrics} FROM m GROUP BY m.post_label"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            fetched = cursor.fetchall()
 
-        def groups(field: str) -> list[dict]:
-            rows = plain.values(field).annotate(**metrics).order_by(F(field).asc(nulls_first=True))
-            return [row({"label": r.pop(field), **r}) for r in rows]
+        def row(trades: int, closed: int, pnl) -> dict:
+            pnl = None if pnl is None else f"{Decimal(str(pnl)):.2f}"
+            return {"trades": trades, "closed_trades": closed, "realized_pnl": pnl}
 
-        return {
-            **row(plain.aggregate(**metrics)),
-            "by_pre_label": groups("pre_label"),
-            "by_post_label": groups("post_label"),
-        }
+        summary = row(0, 0, None)
+        groups: dict[int, list[dict]] = {1: [], 2: []}
+        for grouping, pre, post, *metrics_row in fetched:
+            if grouping == 3:
+                summary = row(*metrics_row)
+            else:
+                groups[grouping].append({"label": pre if grouping == 1 else post, **row(*metrics_row)})
+        for items in groups.values():
+            # NULL ("not labelled") first, then codes, as before.
+            items.sort(key=lambda item: (item["label"] is not None, item["label"] or ""))
+        return {**summary, "by_pre_label": groups[1], "by_post_label": groups[2]}
 
 
 class TradeSentimentLabel(models.Model):

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from config.admin_perf import EstimatedCountPaginator, fixed_choices_filter
 from walkthrough import scenarios, services
 from walkthrough.models import IC_COLUMNS, LAST_SCREEN, PaperTrade, Progress, StrategyType, SurveyAnswer
 
@@ -56,6 +57,29 @@ class CompletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Fixed-choice filters (issue 11): the choices are data, never SELECT DISTINCT over 1M rows.
+CurrentScreenFilter = fixed_choices_filter(
+    field="current_screen",
+    parameter="current_screen__exact",
+    title="current screen",
+    choices=lambda: [(n, str(n)) for n in range(1, LAST_SCREEN + 1)],
+)
+SurveyQuestionFilter = fixed_choices_filter(
+    field="question_id",
+    parameter="question_id__exact",
+    title="question",
+    choices=lambda: [(q["id"], q["id"]) for q in scenarios.survey()["questions"]],
+)
+SurveyAnswerValueFilter = fixed_choices_filter(
+    field="answer",
+    parameter="answer__exact",
+    title="answer",
+    choices=lambda: sorted(
+        {(c["value"], c["value"]) for q in scenarios.survey()["questions"] for c in q["choices"]}
+    ),
+)
+
+
 class CohortForm(forms.Form):
     by = forms.ChoiceField(choices=[("intent_bucket", "intent bucket"), ("track", "track")], required=False)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -71,8 +95,10 @@ class CohortForm(forms.Form):
 @admin.register(Progress)
 class ProgressAdmin(admin.ModelAdmin):
     list_display = ["tester_email", "track", "intent_bucket", "current_screen", "is_completed", "updated_at"]
-    list_filter = [intent_bucket_filter("intent_bucket"), "track", "current_screen", CompletedFilter]
-    search_fields = ["tester_email"]
+    list_filter = [intent_bucket_filter("intent_bucket"), "track", CurrentScreenFilter, CompletedFilter]
+    # Exact address or prefix, served by wt_progress_email_prefix (issue 11).
+    search_fields = ["^tester_email"]
+    paginator = EstimatedCountPaginator
     # token_hash is deliberately absent from every list: the admin never shows it (SPEC A1).
     fields = [
         "tester_email",
@@ -224,8 +250,9 @@ class TesterColumnsMixin:
     """The tester's email and intent bucket on a row joined to its progress (SPEC A3)."""
 
     list_select_related = ["progress"]
-    search_fields = ["progress__tester_email"]
+    search_fields = ["^progress__tester_email"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -250,6 +277,10 @@ class PaperTradeAdmin(TesterColumnsMixin, admin.ModelAdmin):
 @admin.register(SurveyAnswer)
 class SurveyAnswerAdmin(TesterColumnsMixin, admin.ModelAdmin):
     list_display = ["tester_email", "intent_bucket", "question_id", "answer", "submitted_at"]
-    list_filter = [intent_bucket_filter("progress__intent_bucket"), "question_id", "answer"]
+    list_filter = [
+        intent_bucket_filter("progress__intent_bucket"),
+        SurveyQuestionFilter,
+        SurveyAnswerValueFilter,
+    ]
     readonly_fields = ["progress", "question_id", "answer", "submitted_at"]
     fields = readonly_fields
