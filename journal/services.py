@@ -72,6 +72,23 @@ def post_label_is_locked(*, label: TradeSentimentLabel, now: dt.datetime) -> boo
 # closed an order or inserted a label before that run started but committed after it read.
 LOCK_SWEEP_OVERLAP = dt.timedelta(minutes=10)
 LOCK_SWEEP_MARK = "post_label"
+LOCK_SWEEP_NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the mark of a sweep that never ran
+
+
+def _lock_sweep_mark() -> LockSweepMark:
+    """The mark row, locked until commit: concurrent sweeps queue here, one after the other.
+
+    The very first runs race to create it; ON CONFLICT DO NOTHING makes the loser wait for
+    the winner's commit and then lock the row the winner wrote.
+    """
+    mark = LockSweepMark.objects.select_for_update().filter(name=LOCK_SWEEP_MARK).first()
+    if mark is None:
+        LockSweepMark.objects.bulk_create(
+            [LockSweepMark(name=LOCK_SWEEP_MARK, cutoff=LOCK_SWEEP_NEVER, ran_at=LOCK_SWEEP_NEVER)],
+            ignore_conflicts=True,
+        )
+        mark = LockSweepMark.objects.select_for_update().get(name=LOCK_SWEEP_MARK)
+    return mark
 
 
 def labels_lock_due(*, now: dt.datetime | None = None, full: bool = False) -> int:
@@ -96,8 +113,8 @@ def labels_lock_due(*, now: dt.datetime | None = None, full: bool = False) -> in
     )
     due = Q(trade__status=OrderStatus.CLOSED, trade__closed_at__lte=cutoff)
     with transaction.atomic():
-        mark = LockSweepMark.objects.select_for_update().filter(name=LOCK_SWEEP_MARK).first()
-        if mark is None or full:
+        mark = _lock_sweep_mark()
+        if full or mark.cutoff == LOCK_SWEEP_NEVER:
             locked = unlocked.filter(due).update(post_label_locked_at=now)
         else:
             newly_due_orders = PaperOrder.objects.filter(
@@ -111,9 +128,7 @@ def labels_lock_due(*, now: dt.datetime | None = None, full: bool = False) -> in
                 .order_by()
                 .update(post_label_locked_at=now)
             )
-        if mark is None:
-            LockSweepMark.objects.create(name=LOCK_SWEEP_MARK, cutoff=cutoff, ran_at=now)
-        elif cutoff > mark.cutoff:
+        if cutoff > mark.cutoff:
             LockSweepMark.objects.filter(pk=mark.pk).update(cutoff=cutoff, ran_at=now)
     return locked
 
