@@ -84,8 +84,15 @@ class PaperOrder(models.Model):
             ),
         ]
         indexes = [
-            # The user's order list (GET /api/paper-orders/), newest first.
-            models.Index(fields=["user", "-opened_at"], name="journal_paperorder_user_opened"),
+            # The user's order list (GET /api/paper-orders/, newest first) and the order side of
+            # the backtest filter: the page walks it in opened_at order, the summary reads the
+            # user's range, and the INCLUDE columns (what the row shows, what the filters and the
+            # summary read) make both index-only. Replaces journal_paperorder_user_opened.
+            models.Index(
+                fields=["user", "-opened_at", "-id"],
+                include=["closed_at", "realized_pnl", "symbol", "strategy_type"],
+                name="journal_paperorder_user_opened",
+            ),
             # The lock sweep (journal.services.labels_lock_due): orders whose closed_at fell
             # into the window since the last run, a short range scan.
             models.Index(
@@ -95,14 +102,6 @@ class PaperOrder(models.Model):
             ),
             # The back office order changelist: ORDER BY opened_at DESC, id DESC LIMIT 100.
             models.Index(fields=["-opened_at", "-id"], name="journal_paperorder_opened_id"),
-            # The backtest filter's join (labels -> orders by id): every column the page, the
-            # filters and the summary read, so the join is an index-only scan (ADR 0133's
-            # "reconsider the join", issue 11).
-            models.Index(
-                fields=["id"],
-                include=["opened_at", "closed_at", "realized_pnl", "symbol", "strategy_type"],
-                name="journal_paperorder_backtest",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -179,11 +178,22 @@ class LabelQuerySet(models.QuerySet):
             )
         )
 
+    def backtest_for_user(self, user) -> LabelQuerySet:
+        """The user's labelled paper orders (SPEC J8), as two per-user index ranges.
+
+        A label only ever points at its user's own order (journal.services.label_create checks
+        it), so `trade__user_id` changes no result; saying it lets PostgreSQL join the user's
+        range of journal_label_user_created to the user's range of journal_paperorder_user_opened
+        instead of probing one order per label among a million (ADR 0133's "reconsider the
+        join", issue 11).
+        """
+        return self.for_user(user).filter(source_table=SourceTable.PAPER_ORDERS, trade__user_id=user.id)
+
     def backtest_rows(self) -> LabelQuerySet:
         """The backtest filter's join of labels and paper orders (SPEC J8), note-free.
 
         Only the order columns the row shows, so the order side is read from
-        journal_paperorder_backtest alone (issue 11)."""
+        journal_paperorder_user_opened alone (issue 11)."""
         return (
             self.filter(source_table=SourceTable.PAPER_ORDERS)
             .without_note()

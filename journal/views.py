@@ -21,7 +21,7 @@ from flags.permissions import FlagGateMixin, flag_required
 from flags.store import is_enabled
 from journal import services
 from journal.filters import BacktestFilter, LabelFilter
-from journal.models import PaperOrder, SentimentTaxonomyVersion, SourceTable, TradeSentimentLabel
+from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
 from journal.serializers import (
     BacktestRowSerializer,
     JournalDeletedSerializer,
@@ -256,9 +256,7 @@ class BacktestFilterView(FlagGateMixin, ListAPIView):
     pagination_class = BacktestPagination
 
     def get_queryset(self):
-        return TradeSentimentLabel.objects.for_user(self.request.user).filter(
-            source_table=SourceTable.PAPER_ORDERS
-        )
+        return TradeSentimentLabel.objects.backtest_for_user(self.request.user)
 
     @extend_schema(summary="Filter the user's labelled trades, with a descriptive summary")
     def get(self, request):

@@ -68,12 +68,16 @@ class Migration(migrations.Migration):
             model_name="paperorder",
             index=models.Index(fields=["-opened_at", "-id"], name="journal_paperorder_opened_id"),
         ),
+        migrations.RemoveIndex(
+            model_name="paperorder",
+            name="journal_paperorder_user_opened",
+        ),
         migrations.AddIndex(
             model_name="paperorder",
             index=models.Index(
-                fields=["id"],
-                include=("opened_at", "closed_at", "realized_pnl", "symbol", "strategy_type"),
-                name="journal_paperorder_backtest",
+                fields=["user", "-opened_at", "-id"],
+                include=("closed_at", "realized_pnl", "symbol", "strategy_type"),
+                name="journal_paperorder_user_opened",
             ),
         ),
         migrations.AddIndex(
