@@ -1,8 +1,8 @@
 """Back office helpers that keep changelists fast at a million rows (issue 11).
 
 Small pieces a ModelAdmin opts into with class attributes:
-- `paginator = EstimatedCountPaginator`: an unfiltered changelist of a large table shows the
-  planner's row estimate instead of running COUNT(*) over every row.
+- `paginator = EstimatedCountPaginator`: a changelist the planner expects to hold many rows
+  shows its estimate instead of running COUNT(*) over every matching row.
 - `fixed_choices_filter(...)`: a list filter whose choices are data (the survey registry, the
   taxonomy, a range), not `SELECT DISTINCT` over the whole table on every page view.
 
@@ -12,44 +12,46 @@ column, never the default `icontains`, which reads every row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-# Below this many rows an exact count is cheap and the estimate could be visibly off.
-ESTIMATE_ABOVE_ROWS = 100_000
+# Rows per changelist page on the large tables: rendering a row's cells costs more than
+# fetching it, and 50 rows render in half the time of the admin's default 100.
+LIST_PER_PAGE = 50
+
+# Below this many rows an exact count is cheap enough and an estimate could be visibly off.
+ESTIMATE_ABOVE_ROWS = 10_000
 
 
 class EstimatedCountPaginator(Paginator):
-    """COUNT(*) for filtered lists and small tables; pg_class.reltuples for large unfiltered ones.
+    """The planner's row estimate instead of COUNT(*) when it expects many rows (PostgreSQL).
 
-    The estimate is kept fresh by autovacuum's ANALYZE; the admin only uses the count for
-    "N results" and the page links, so "about 1,000,000" is as useful as the exact figure.
+    COUNT(*) reads every matching row: at a million rows a changelist spent most of its time
+    counting. The admin uses the count only for "N results" and the page links, so an
+    estimate (EXPLAIN's row count: pg_class.reltuples and the column statistics that
+    autovacuum's ANALYZE keeps fresh) serves as well. Below ESTIMATE_ABOVE_ROWS, and on SQLite,
+    the count is exact. A page past the real end is the admin's usual "invalid page" answer.
     """
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list
-        query = getattr(queryset, "query", None)
-        if query is not None and not query.where and not query.distinct and not query.combinator:
-            estimate = _estimated_rows(queryset.model._meta.db_table, queryset.db)
-            if estimate is not None and estimate > ESTIMATE_ABOVE_ROWS:
-                return estimate
+        estimate = _estimated_rows(self.object_list)
+        if estimate is not None and estimate > ESTIMATE_ABOVE_ROWS:
+            return estimate
         return super().count
 
 
-def _estimated_rows(table: str, alias: str) -> int | None:
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
+def _estimated_rows(queryset) -> int | None:
+    if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
-        row = cursor.fetchone()
-    # -1 means "never analyzed": fall back to the exact count.
-    return row[0] if row and row[0] is not None and row[0] >= 0 else None
+    plan = json.loads(queryset.order_by().explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def fixed_choices_filter(

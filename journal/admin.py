@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponse
 
-from config.admin_perf import EstimatedCountPaginator, fixed_choices_filter
+from config.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, fixed_choices_filter
 from config.api import DomainError
 from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
 from journal.services import taxonomy_version_create
@@ -54,6 +54,7 @@ class PaperOrderAdmin(ReadOnlyAdmin):
     search_fields = ("^user__email", "^user__username")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
 
 
 def _codes(picker: str):
@@ -119,6 +120,7 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
     search_fields = ("^user__email", "^user__username")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
     actions = ("export_csv",)
 
     EXPORT_COLUMNS = (

@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from config.admin_perf import EstimatedCountPaginator, fixed_choices_filter
+from config.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, fixed_choices_filter
 from walkthrough import scenarios, services
 from walkthrough.models import IC_COLUMNS, LAST_SCREEN, PaperTrade, Progress, StrategyType, SurveyAnswer
 
@@ -99,6 +99,7 @@ class ProgressAdmin(admin.ModelAdmin):
     # Exact address or prefix, served by wt_progress_email_prefix (issue 11).
     search_fields = ["^tester_email"]
     paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
     # token_hash is deliberately absent from every list: the admin never shows it (SPEC A1).
     fields = [
         "tester_email",
@@ -253,6 +254,7 @@ class TesterColumnsMixin:
     search_fields = ["^progress__tester_email"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
 
     def has_add_permission(self, request) -> bool:
         return False

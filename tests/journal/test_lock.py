@@ -107,7 +107,7 @@ def _sweep_statements(n_due: int, user, *, when: dt.datetime) -> list[str]:
     return [
         q["sql"]
         for q in captured.captured_queries
-        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE", "SET "))
     ]
 
 
