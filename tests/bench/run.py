@@ -323,7 +323,7 @@ class Scenario:
     rows_done: int = 0
 
 
-SKIP = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+SKIP = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET ")  # not queries
 
 
 def _slug(name: str) -> str:
@@ -345,6 +345,8 @@ def _explain(scenario: Scenario, statements: list[str]) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of every statement; the slowest by execution time first."""
     plans = []
     for sql in statements:
+        if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT", "DELETE", "WITH")):
+            continue  # e.g. the paginator's own EXPLAIN
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
