@@ -63,8 +63,8 @@ def fixed_choices_filter(
 ) -> type[admin.SimpleListFilter]:
     """A list filter on `field` with choices from `choices()` (data, not a DISTINCT scan).
 
-    A value outside the choices filters to no rows rather than erroring: the choices are the
-    current data, and a bookmarked link to an old value should show an empty list.
+    A value outside the choices shows no rows (`?current_screen__exact=abc` was a 500 with a
+    field filter's type error): a bookmarked link to a value no longer offered is an empty list.
     """
 
     class FixedChoicesFilter(admin.SimpleListFilter):
@@ -77,6 +77,8 @@ def fixed_choices_filter(
             value = self.value()
             if value is None:
                 return queryset
+            if value not in {str(choice) for choice, _ in choices()}:
+                return queryset.none()  # never a type error on a number field (a 500)
             return queryset.filter(**{field: value})
 
     FixedChoicesFilter.title = title

@@ -118,3 +118,14 @@ def test_database_connections_persist_with_health_checks_by_default():
     default = manage("shell", "-v", "0", "-c", code, env={"DEBUG": "1"})
     closed = manage("shell", "-v", "0", "-c", code, env={"DEBUG": "1", "CONN_MAX_AGE": "0"})
     assert (default.stdout.strip(), closed.stdout.strip()) == ("60 True", "0 True"), default.stderr
+
+
+@pytest.mark.parametrize(
+    "query", ["current_screen__exact=abc", "current_screen__exact=9", "answer__exact=nope"]
+)
+def test_a_value_outside_the_fixed_choices_is_never_a_500(office, rows, query):
+    url = "/admin/walkthrough/surveyanswer/" if query.startswith("answer") else "/admin/walkthrough/progress/"
+    response = office.get(f"{url}?{query}")
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert response.context["cl"].result_count == 0
