@@ -50,8 +50,13 @@ class EstimatedCountPaginator(Paginator):
 def _estimated_rows(queryset) -> int | None:
     if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
         return None
-    plan = json.loads(queryset.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    if queryset.query.is_empty():  # .none(): nothing to explain, and nothing to count
+        return None
+    try:
+        plan = json.loads(queryset.order_by().explain(format="json"))
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (ValueError, LookupError, TypeError):
+        return None  # an unexpected EXPLAIN shape: count exactly
 
 
 def fixed_choices_filter(
