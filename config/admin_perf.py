@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from django.contrib import admin
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -55,7 +56,7 @@ def _estimated_rows(queryset) -> int | None:
     try:
         plan = json.loads(queryset.order_by().explain(format="json"))
         return int(plan[0]["Plan"]["Plan Rows"])
-    except (ValueError, LookupError, TypeError):
+    except (EmptyResultSet, ValueError, LookupError, TypeError):
         return None  # an unexpected EXPLAIN shape: count exactly
 
 
