@@ -32,6 +32,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Production scale by default (1M testers, 100 x 10k journal rows; docs/performance.md):
+# BENCH_DATABASE_URL names a PostgreSQL database the bench creates and drops;
+# BENCH_SCALE=small is the one-minute run CI makes. Writes bench/results.json and bench/plans/.
 bench: install
 	$(PY) -m tests.bench.run
 

@@ -16,6 +16,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponse
 
 from config.admin_guard import SafeJSONFormField
+from config.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, fixed_choices_filter
 from config.api import DomainError
 from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
 from journal.services import taxonomy_version_create
@@ -49,9 +50,33 @@ class PaperOrderAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "strategy_type")
     list_select_related = ("user",)
-    search_fields = ("symbol", "user__email", "user__username")
-    date_hierarchy = "opened_at"
+    # Prefix search on the (small) user table, then the orders by user_id (issue 11); a
+    # substring search over every order was a full read at 1M rows. No date_hierarchy: its
+    # year links are a DISTINCT over every row.
+    search_fields = ("^user__email", "^user__username")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
+
+
+def _codes(picker: str):
+    """Every code of every taxonomy version's picker: a few rows, not a DISTINCT over labels."""
+
+    def choices():
+        codes = set()
+        for items in SentimentTaxonomyVersion.objects.values_list(picker, flat=True):
+            codes.update(item["code"] for item in items)
+        return [(code, code) for code in sorted(codes)]
+
+    return choices
+
+
+PreLabelFilter = fixed_choices_filter(
+    field="pre_label", parameter="pre_label__exact", title="pre label", choices=_codes("pre_labels")
+)
+PostLabelFilter = fixed_choices_filter(
+    field="post_label", parameter="post_label__exact", title="post label", choices=_codes("post_labels")
+)
 
 
 @admin.register(TradeSentimentLabel)
@@ -86,15 +111,18 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
     )
     list_filter = (
         "taxonomy_version",
-        "pre_label",
-        "post_label",
+        PreLabelFilter,
+        PostLabelFilter,
         "source_table",
         ("post_label_locked_at", admin.EmptyFieldListFilter),
     )
     list_select_related = ("user", "trade", "taxonomy_version")
-    # Never journal_note: a search must not match on, or reveal, note text.
-    search_fields = ("user__email", "user__username", "trade__symbol")
+    # Never journal_note: a search must not match on, or reveal, note text. By user email or
+    # username, exact or prefix (issue 11: a substring search read every label).
+    search_fields = ("^user__email", "^user__username")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
     actions = ("export_csv",)
 
     EXPORT_COLUMNS = (

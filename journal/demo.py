@@ -134,7 +134,7 @@ def seed_demo(*, stdout) -> None:
     if not PaperOrder.objects.for_user(user).exists():
         with transaction.atomic():
             _seed_orders(user)
-        services.labels_lock_due()
+        services.labels_lock_due(full=True)  # backdated rows: sweep them all
     stdout.write(f"Journal: demo trader {username!r} password {password!r}")
     stdout.write(f"Journal: API token {key}  (Authorization: Token {key})")
     stdout.write("Journal: routes are 404 until FLAG_SENTIMENT_JOURNAL is on (manage.py flags set ...)")

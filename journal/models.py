@@ -7,10 +7,12 @@ Every read that serves a user goes through `for_user` (SPEC J5).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, models, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
@@ -82,14 +84,24 @@ class PaperOrder(models.Model):
             ),
         ]
         indexes = [
-            # The user's order list (GET /api/paper-orders/), newest first.
-            models.Index(fields=["user", "-opened_at"], name="journal_paperorder_user_opened"),
-            # The lock sweep's subquery: closed orders whose closed_at + 24h has passed.
+            # The user's order list (GET /api/paper-orders/, newest first) and the order side of
+            # the backtest filter: the page walks it in opened_at order, the summary reads the
+            # user's range, and the INCLUDE columns (what the row shows, what the filters and the
+            # summary read) make both index-only. Replaces journal_paperorder_user_opened.
+            models.Index(
+                fields=["user", "-opened_at", "-id"],
+                include=["closed_at", "realized_pnl", "symbol", "strategy_type"],
+                name="journal_paperorder_user_opened",
+            ),
+            # The lock sweep (journal.services.labels_lock_due): orders whose closed_at fell
+            # into the window since the last run, a short range scan.
             models.Index(
                 fields=["closed_at"],
                 condition=Q(status=OrderStatus.CLOSED),
                 name="journal_paperorder_closed_at",
             ),
+            # The back office order changelist: ORDER BY opened_at DESC, id DESC LIMIT 100.
+            models.Index(fields=["-opened_at", "-id"], name="journal_paperorder_opened_id"),
         ]
 
     def __str__(self) -> str:
@@ -166,37 +178,83 @@ class LabelQuerySet(models.QuerySet):
             )
         )
 
+    def backtest_for_user(self, user) -> LabelQuerySet:
+        """The user's labelled paper orders (SPEC J8), as two per-user index ranges.
+
+        A label only ever points at its user's own order (journal.services.label_create checks
+        it), so `trade__user_id` changes no result; saying it lets PostgreSQL join the user's
+        range of journal_label_user_created to the user's range of journal_paperorder_user_opened
+        instead of probing one order per label among a million (ADR 0133's "reconsider the
+        join", issue 11).
+        """
+        return self.for_user(user).filter(source_table=SourceTable.PAPER_ORDERS, trade__user_id=user.id)
+
     def backtest_rows(self) -> LabelQuerySet:
-        """The backtest filter's join of labels and paper orders (SPEC J8), note-free."""
+        """The backtest filter's join of labels and paper orders (SPEC J8), note-free.
+
+        Only the order columns the row shows, so the order side is read from
+        journal_paperorder_user_opened alone (issue 11)."""
         return (
             self.filter(source_table=SourceTable.PAPER_ORDERS)
             .without_note()
             .select_related("trade")
+            .only(
+                "id",
+                "trade_id",
+                "pre_label",
+                "post_label",
+                "trade__symbol",
+                "trade__strategy_type",
+                "trade__opened_at",
+                "trade__closed_at",
+                "trade__realized_pnl",
+            )
             .order_by("-trade__opened_at", "-id")
         )
 
     def backtest_summary(self) -> dict:
-        """Counts and summed realized P&L, overall and per label (SPEC J8). Three queries."""
-        plain = self.order_by()
-        metrics = {
-            "trades": Count("id"),
-            "closed_trades": Count("trade__closed_at"),
-            "realized_pnl": Sum("trade__realized_pnl"),
-        }
+        """Counts and summed realized P&L, overall and per label (SPEC J8), in ONE statement.
 
-        def row(values: dict) -> dict:
-            pnl = values["realized_pnl"]
-            return {**values, "realized_pnl": None if pnl is None else f"{pnl:.2f}"}
+        One pass over the matching rows (issue 11): GROUPING SETS on PostgreSQL; elsewhere
+        (SQLite, development) the same three groupings as a UNION ALL over one CTE. The
+        matching rows come from the filtered queryset itself, so filters cannot drift.
+        """
+        matching = self.order_by().values(
+            "pre_label", "post_label", closed=F("trade__closed_at"), pnl=F("trade__realized_pnl")
+        )
+        sql, params = matching.query.sql_with_params()
+        metrics = "COUNT(*), COUNT(m.closed), SUM(m.pnl)"
+        if connection.vendor == "postgresql":
+            statement = (
+                f"SELECT GROUPING(m.pre_label, m.post_label), m.pre_label, m.post_label, {metrics} "  # noqa: S608 (compiled ORM SQL, params bound)
+                f"FROM ({sql}) m GROUP BY GROUPING SETS ((), (m.pre_label), (m.post_label))"
+            )
+        else:
+            statement = (
+                f"WITH m AS ({sql}) "  # noqa: S608 (compiled ORM SQL, params bound)
+                f"SELECT 3, NULL, NULL, {metrics} FROM m "
+                f"UNION ALL SELECT 1, m.pre_label, NULL, {metrics} FROM m GROUP BY m.pre_label "
+                f"UNION ALL SELECT 2, NULL, m.post_label, {metrics} FROM m GROUP BY m.post_label"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            fetched = cursor.fetchall()
 
-        def groups(field: str) -> list[dict]:
-            rows = plain.values(field).annotate(**metrics).order_by(F(field).asc(nulls_first=True))
-            return [row({"label": r.pop(field), **r}) for r in rows]
+        def row(trades: int, closed: int, pnl) -> dict:
+            pnl = None if pnl is None else f"{Decimal(str(pnl)):.2f}"
+            return {"trades": trades, "closed_trades": closed, "realized_pnl": pnl}
 
-        return {
-            **row(plain.aggregate(**metrics)),
-            "by_pre_label": groups("pre_label"),
-            "by_post_label": groups("post_label"),
-        }
+        summary = row(0, 0, None)
+        groups: dict[int, list[dict]] = {1: [], 2: []}
+        for grouping, pre, post, *metrics_row in fetched:
+            if grouping == 3:
+                summary = row(*metrics_row)
+            else:
+                groups[grouping].append({"label": pre if grouping == 1 else post, **row(*metrics_row)})
+        for items in groups.values():
+            # NULL ("not labelled") first, then codes, as before.
+            items.sort(key=lambda item: (item["label"] is not None, item["label"] or ""))
+        return {**summary, "by_pre_label": groups[1], "by_post_label": groups[2]}
 
 
 class TradeSentimentLabel(models.Model):
@@ -205,7 +263,10 @@ class TradeSentimentLabel(models.Model):
     Written only by journal.services on behalf of the user's own requests (SPEC J9).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_labels")
+    # No index of its own: journal_label_user_created leads with user_id (issue 11).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_labels", db_index=False
+    )
     source_table = models.CharField(
         max_length=32,
         choices=SourceTable.choices,
@@ -251,13 +312,39 @@ class TradeSentimentLabel(models.Model):
             ),
         ]
         indexes = [
-            # The lock sweep (journal.services.labels_lock_due): unlocked labels by trade.
+            # The user's label list (GET /api/sentiment-labels/, newest first) and, through its
+            # INCLUDE columns, the backtest filter's label side as an index-only scan. It leads
+            # with user_id, so it also serves the user foreign key (which has no index of its
+            # own: one index fewer for every label write).
             models.Index(
-                fields=["trade"],
-                condition=Q(post_label_locked_at__isnull=True),
-                name="journal_label_unlocked_trade",
+                fields=["user", "-created_at", "-id"],
+                include=["source_table", "trade", "pre_label", "post_label", "taxonomy_version"],
+                name="journal_label_user_created",
             ),
+            # The lock sweep's second arm (labels created since the last run, whatever their
+            # order's age) and the back office label changelist's ORDER BY created_at DESC, id
+            # DESC. No index names post_label_locked_at, so the sweep's UPDATE can be HOT.
+            models.Index(fields=["created_at", "id"], name="journal_label_created_id"),
         ]
 
     def __str__(self) -> str:
         return f"Label #{self.pk} on {self.source_table} #{self.trade_id}"
+
+
+class LockSweepMark(models.Model):
+    """Where the lock sweep got to (SPEC J7, issue 11): one row, `name="post_label"`.
+
+    The next run looks only at orders closed since `cutoff` and labels created since `ran_at`
+    (each less a safety margin for transactions still open at the time), so a run with
+    nothing due reads a few index pages instead of every closed order.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    cutoff = models.DateTimeField(help_text="Orders closed at or before this were swept.")
+    ran_at = models.DateTimeField(help_text="Labels created before this were swept.")
+
+    class Meta:
+        db_table = "journal_lock_sweep_marks"
+
+    def __str__(self) -> str:
+        return f"{self.name} swept through {self.cutoff:%Y-%m-%d %H:%M:%S}"

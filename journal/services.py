@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,6 +21,7 @@ from config.api import ConflictError, NotFoundError, RuleViolation
 from journal.compliance import find_banned
 from journal.models import (
     JOURNAL_NOTE_MAX_LENGTH,
+    LockSweepMark,
     OrderStatus,
     PaperOrder,
     SentimentTaxonomyVersion,
@@ -66,23 +68,75 @@ def post_label_is_locked(*, label: TradeSentimentLabel, now: dt.datetime) -> boo
     return closed_at is not None and closed_at <= post_label_lock_cutoff(now=now)
 
 
-def labels_lock_due(*, now: dt.datetime | None = None) -> int:
-    """Lock every due post_label in one set-based UPDATE and return how many rows it locked.
+# How far back each bounded sweep looks past the previous run: covers a transaction that
+# closed an order or inserted a label before that run started but committed after it read.
+LOCK_SWEEP_OVERLAP = dt.timedelta(minutes=10)
+LOCK_SWEEP_MARK = "post_label"
+LOCK_SWEEP_NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the mark of a sweep that never ran
 
-    Idempotent and safe to run concurrently: `post_label_locked_at IS NULL` sits on the
-    updated table itself, so PostgreSQL re-checks it after waiting on a row lock and a
-    second runner skips rows the first one locked. No row is read into Python.
+
+def _lock_sweep_mark() -> LockSweepMark:
+    """The mark row, locked until commit: concurrent sweeps queue here, one after the other.
+
+    The very first runs race to create it; ON CONFLICT DO NOTHING makes the loser wait for
+    the winner's commit and then lock the row the winner wrote.
+    """
+    mark = LockSweepMark.objects.select_for_update().filter(name=LOCK_SWEEP_MARK).first()
+    if mark is None:
+        LockSweepMark.objects.bulk_create(
+            [LockSweepMark(name=LOCK_SWEEP_MARK, cutoff=LOCK_SWEEP_NEVER, ran_at=LOCK_SWEEP_NEVER)],
+            ignore_conflicts=True,
+        )
+        mark = LockSweepMark.objects.select_for_update().get(name=LOCK_SWEEP_MARK)
+    return mark
+
+
+def labels_lock_due(*, now: dt.datetime | None = None, full: bool = False) -> int:
+    """Lock every due post_label in set-based UPDATEs and return how many rows it locked.
+
+    Idempotent and safe to run concurrently: runners queue on the sweep's mark row, and
+    `post_label_locked_at IS NULL` sits on the updated table itself, so a row is locked once.
+    No row is read into Python.
+
+    Bounded (issue 11): after the first run only two short windows can hold a newly due label,
+    so a run reads those instead of every closed order:
+    1. labels of orders whose closed_at passed the cutoff since the last run (the lock clock);
+    2. labels created since the last run whose order is already due, such as a label added
+       today to an order closed a month ago.
+    Anything else was either swept before or is not due yet. `full=True` (and a run without a
+    mark) sweeps every closed order: for rows written around the services, e.g. backdated data.
     """
     now = now or timezone.now()
-    due_orders = PaperOrder.objects.filter(
-        status=OrderStatus.CLOSED, closed_at__lte=post_label_lock_cutoff(now=now)
-    ).values("id")
+    cutoff = post_label_lock_cutoff(now=now)
+    unlocked = TradeSentimentLabel.objects.filter(
+        post_label_locked_at__isnull=True, source_table=SourceTable.PAPER_ORDERS
+    )
+    due = Q(trade__status=OrderStatus.CLOSED, trade__closed_at__lte=cutoff)
     with transaction.atomic():
-        return TradeSentimentLabel.objects.filter(
-            post_label_locked_at__isnull=True,
-            source_table=SourceTable.PAPER_ORDERS,
-            trade_id__in=due_orders,
-        ).update(post_label_locked_at=now)
+        if connection.vendor == "postgresql":
+            # The sweep's writes are re-derivable: a crash that loses the last ~0.6 s of them
+            # only makes the next run redo them (the mark moves back, the rows are still due).
+            # Not waiting for the WAL flush keeps a run with nothing due at a few ms.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        mark = _lock_sweep_mark()
+        if full or mark.cutoff == LOCK_SWEEP_NEVER:
+            locked = unlocked.filter(due).update(post_label_locked_at=now)
+        else:
+            newly_due_orders = PaperOrder.objects.filter(
+                status=OrderStatus.CLOSED,
+                closed_at__gt=mark.cutoff - LOCK_SWEEP_OVERLAP,
+                closed_at__lte=cutoff,
+            ).values("id")
+            locked = unlocked.filter(trade_id__in=newly_due_orders).update(post_label_locked_at=now)
+            locked += (
+                unlocked.filter(due, created_at__gte=mark.ran_at - LOCK_SWEEP_OVERLAP)
+                .order_by()
+                .update(post_label_locked_at=now)
+            )
+        if cutoff > mark.cutoff:
+            LockSweepMark.objects.filter(pk=mark.pk).update(cutoff=cutoff, ran_at=now)
+    return locked
 
 
 # --- Taxonomy (SPEC J2) ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.http import HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from config.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, fixed_choices_filter
 from config.api import ConflictError, RuleViolation
 from walkthrough import funnel, scenarios, services
 from walkthrough.models import (
@@ -278,6 +279,33 @@ def _invite(request, *, emails: list[str], track: str) -> list[tuple[str, str, b
     return [(p.tester_email, raw, again) for p, raw, again in issued]
 
 
+# Fixed-choice filters (issue 11): the choices are data, never SELECT DISTINCT over 1M rows.
+SurveyQuestionFilter = fixed_choices_filter(
+    field="question_id",
+    parameter="question_id__exact",
+    title="question",
+    choices=lambda: [(q["id"], q["id"].replace("_", " ")) for q in scenarios.survey()["questions"]],
+)
+SurveyAnswerValueFilter = fixed_choices_filter(
+    field="answer",
+    parameter="answer__exact",
+    title="answer",
+    choices=lambda: sorted(
+        {
+            (c["value"], f"{c['value']} · {c['label']}")
+            for q in scenarios.survey()["questions"]
+            for c in q["choices"]
+        }
+    ),
+)
+EventScreenFilter = fixed_choices_filter(
+    field="screen",
+    parameter="screen__exact",
+    title="screen",
+    choices=lambda: list(SCREENS.items()),
+)
+
+
 @admin.register(Progress)
 class ProgressAdmin(admin.ModelAdmin):
     list_display = ["tester_email", "track", "intent_bucket", "screen", "is_completed", "updated_at"]
@@ -291,7 +319,10 @@ class ProgressAdmin(admin.ModelAdmin):
         FilledFilter,
         IssuedRangeFilter,
     ]
-    search_fields = ["tester_email"]
+    # Exact address or prefix, served by wt_progress_email_prefix (issue 11).
+    search_fields = ["^tester_email"]
+    paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
     # token_hash is deliberately absent from every list: the admin never shows it (SPEC A1).
     fields = [
         "tester_email",
@@ -575,8 +606,10 @@ class TesterColumnsMixin:
     """The tester's email and intent bucket on a row joined to its progress (SPEC A3)."""
 
     list_select_related = ["progress"]
-    search_fields = ["progress__tester_email"]
+    search_fields = ["^progress__tester_email"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -604,7 +637,11 @@ class PaperTradeAdmin(TesterColumnsMixin, admin.ModelAdmin):
 @admin.register(SurveyAnswer)
 class SurveyAnswerAdmin(TesterColumnsMixin, admin.ModelAdmin):
     list_display = ["tester_email", "intent_bucket", "question", "answer_label", "submitted_at"]
-    list_filter = [intent_bucket_filter("progress__intent_bucket"), "question_id", "answer"]
+    list_filter = [
+        intent_bucket_filter("progress__intent_bucket"),
+        SurveyQuestionFilter,
+        SurveyAnswerValueFilter,
+    ]
     readonly_fields = ["progress", "question_id", "answer", "submitted_at"]
     fields = readonly_fields
 
@@ -634,9 +671,11 @@ class ScreenEventAdmin(admin.ModelAdmin):
     so nobody adds, edits or deletes one here (the purge and dsr_delete remove them)."""
 
     list_display = ["id", "tester_email", "intent_bucket", "screen", "strategy_type", "created_at"]
-    list_filter = ["screen", "strategy_type"]
+    list_filter = [EventScreenFilter, "strategy_type"]
     list_select_related = ["progress"]
-    search_fields = ["progress__tester_email"]
+    search_fields = ["^progress__tester_email"]
+    paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
     readonly_fields = ["progress", "screen", "strategy_type", "created_at"]
     fields = readonly_fields
     ordering = ["-created_at", "-id"]

@@ -91,6 +91,11 @@ class Progress(models.Model):
             # The funnel's date range and weekly cohorts (walkthrough.funnel: every query filters
             # testers by created_at, the token-issue time) and the changelist's issued filter.
             models.Index(fields=["created_at"], name="wt_progress_created"),
+            # The back office progress changelist: ORDER BY updated_at DESC, id DESC LIMIT 100
+            # (the admin appends -pk to the model ordering), filtered or not (issue 11).
+            models.Index(fields=["-updated_at", "-id"], name="wt_progress_updated_id"),
+            # wt_progress_email_prefix (PostgreSQL only, migration 0004_i11_perf_indexes) serves
+            # the changelist's email search by exact address or prefix.
         ]
 
     def __str__(self) -> str:
@@ -168,7 +173,11 @@ class PaperTrade(models.Model):
                 name="walkthrough_papertrade_ic_columns_null_unless_iron_condor",
             ),
         ]
-        indexes = [models.Index(fields=["progress", "-filled_at"], name="wt_trade_progress_filled")]
+        indexes = [
+            models.Index(fields=["progress", "-filled_at"], name="wt_trade_progress_filled"),
+            # The back office trade changelist: ORDER BY filled_at DESC, id DESC LIMIT 100.
+            models.Index(fields=["-filled_at", "-id"], name="wt_trade_filled_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.strategy_type} #{self.pk}"

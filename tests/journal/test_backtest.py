@@ -144,8 +144,9 @@ def test_a_constant_number_of_queries_at_any_size(
 ):
     _fill(alice, rows)
     alice_client.get(URL)  # warm the flag cache, as in a running process
-    # token+user, count, page, three summary aggregates: six, whatever the row count.
-    with django_assert_max_num_queries(6):
+    # token+user, one summary pass (its count is the page count), one page: three, whatever
+    # the row count (issue 11; it was six: a count and three aggregates).
+    with django_assert_max_num_queries(3):
         response = alice_client.get(URL)
     assert response.json()["count"] == rows
     assert len(response.json()["results"]) == min(rows, 50)
@@ -158,3 +159,23 @@ def test_label_list_is_constant_in_queries_too(
     alice_client.get("/api/sentiment-labels/")
     with django_assert_max_num_queries(3):
         assert alice_client.get("/api/sentiment-labels/").json()["count"] == 60
+
+
+def test_no_match_is_an_empty_page_and_a_zero_summary(journal_on, alice, alice_client):
+    _fill(alice, 3)
+    body = alice_client.get(f"{URL}?symbol=NOPE").json()
+    assert (body["count"], body["results"]) == (0, [])
+    assert body["summary"] == {
+        "trades": 0,
+        "closed_trades": 0,
+        "realized_pnl": None,
+        "by_pre_label": [],
+        "by_post_label": [],
+    }
+
+
+def test_the_second_page_and_a_page_past_the_end(journal_on, alice, alice_client):
+    _fill(alice, 55)
+    second = alice_client.get(f"{URL}?page=2").json()
+    assert (second["count"], len(second["results"]), second["next"]) == (55, 5, None)
+    assert alice_client.get(f"{URL}?page=3").status_code == 404

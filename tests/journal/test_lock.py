@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journal import services, tasks
-from journal.models import TradeSentimentLabel
+from journal.models import LockSweepMark, TradeSentimentLabel
 from tests.journal.factories import LabelFactory, PaperOrderFactory
 from tests.processes import manage
 
@@ -96,21 +96,39 @@ def test_beat_takes_its_interval_from_the_environment():
     assert (default.stdout.strip(), seven.stdout.strip()) == ("300.0", "7.0"), default.stderr + seven.stderr
 
 
-def test_the_sweep_is_one_set_based_update_whatever_the_row_count(alice):
-    for _ in range(25):
-        closed_label(alice)
+def _sweep_statements(n_due: int, user, *, when: dt.datetime) -> list[str]:
+    for _ in range(n_due):
+        closed_label(user)
     with (
-        time_machine.travel(T0 + dt.timedelta(days=2), tick=False),
+        time_machine.travel(when, tick=False),
         CaptureQueriesContext(connection) as captured,
     ):
-        assert services.labels_lock_due() == 25
-    statements = [
+        assert services.labels_lock_due() == n_due
+    return [
         q["sql"]
         for q in captured.captured_queries
-        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE", "SET "))
     ]
-    assert len(statements) == 1, statements
-    assert statements[0].upper().startswith("UPDATE")
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["first-run", "bounded-run"])
+def test_the_sweep_is_set_based_whatever_the_row_count(alice, bounded):
+    """Issue 11 changed the shape (a mark row, and two bounded UPDATEs after the first run);
+    what must hold is that no label is read into Python and the count does not grow with rows."""
+    if bounded:
+        with time_machine.travel(T0 - dt.timedelta(days=1), tick=False):
+            services.labels_lock_due()
+    one = _sweep_statements(1, alice, when=T0 + dt.timedelta(days=2))
+    TradeSentimentLabel.objects.all().delete()
+    if not bounded:
+        LockSweepMark.objects.all().delete()
+    many = _sweep_statements(25, alice, when=T0 + dt.timedelta(days=2, minutes=5))
+    # bounded: lock the mark, two UPDATEs, move the mark; first run: create the mark as well.
+    assert len(one) == len(many) == (4 if bounded else 5), many
+    selects = [sql for sql in many if sql.upper().startswith("SELECT")]
+    assert selects and all('FROM "journal_lock_sweep_marks"' in sql for sql in selects)
+    label_updates = [sql for sql in many if sql.upper().startswith('UPDATE "TRADE_SENTIMENT_LABELS"')]
+    assert len(label_updates) == (2 if bounded else 1)
 
 
 @pytest.mark.parametrize(

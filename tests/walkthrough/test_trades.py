@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.walkthrough.conftest import with_bucket
 from tests.walkthrough.factories import legs
@@ -317,3 +319,18 @@ def test_simple_builder_serves_the_iron_condor_but_a_covered_call_tester_trades_
     built = tester.post("screen/3", {"strategy_type": "covered_call", "legs": legs("covered_call")})
     assert built.status_code == 201
     assert built.json()["strategy_type"] == "covered_call"
+
+
+def test_a_trade_post_costs_at_most_five_queries(serve):
+    """Issue 11 target: token lookup, the progress row lock, the insert, the progress update
+    (4 today), with room for the screen-event row of SPEC W14. Savepoints are the test's own
+    transaction (in production the atomic block is BEGIN/COMMIT), so they are not counted."""
+    tester = serve("iron_condor")
+    tester.get("screen/3")  # warm the flag snapshot, as in a running process
+    with CaptureQueriesContext(connection) as captured:
+        response = tester.post("screen/3", {"strategy_type": "iron_condor", "legs": legs("iron_condor")})
+    assert response.status_code == 201
+    queries = [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(queries) <= 5, queries

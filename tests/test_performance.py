@@ -1,0 +1,131 @@
+"""Issue 11: what keeps the back office fast at a million rows, as behaviour that can break.
+
+The timings themselves live in `make bench` (bench/results.json); these tests pin the shapes
+that make them: no DISTINCT scans for list filters, prefix/exact search, estimated counts for
+large unfiltered changelists, persistent health-checked connections.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from config import admin_perf
+from config.admin_perf import EstimatedCountPaginator
+from tests.journal.factories import LabelFactory, PaperOrderFactory
+from tests.processes import manage
+from tests.walkthrough.factories import ProgressFactory, SurveyAnswerFactory
+from walkthrough.models import Progress
+
+pytestmark = pytest.mark.django_db
+
+CHANGELISTS = [
+    "/admin/walkthrough/progress/",
+    "/admin/walkthrough/papertrade/",
+    "/admin/walkthrough/surveyanswer/",
+    "/admin/journal/tradesentimentlabel/",
+    "/admin/journal/paperorder/",
+]
+
+
+@pytest.fixture
+def office(operator) -> Client:
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def rows(alice):
+    for n in range(3):
+        progress = ProgressFactory(tester_email=f"tess{n}@example.com", current_screen=n + 1)
+        SurveyAnswerFactory(progress=progress, question_id="clarity", answer=str(n + 1))
+    LabelFactory(user=alice, trade=PaperOrderFactory(user=alice))
+
+
+@pytest.mark.parametrize("url", CHANGELISTS)
+def test_no_changelist_runs_a_distinct_scan_for_its_filters(office, rows, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = office.get(url)
+    assert response.status_code == 200
+    distinct = [q["sql"] for q in captured.captured_queries if "DISTINCT" in q["sql"].upper()]
+    assert distinct == []
+
+
+def test_survey_filters_offer_the_registry_choices_even_without_rows(office):
+    page = office.get("/admin/walkthrough/surveyanswer/").content.decode()
+    for value in ("question_id__exact=next_step", "answer__exact=paper_trade_more", "answer__exact=partly"):
+        assert f"?{value}" in page
+
+
+def test_screen_and_label_filters_keep_their_old_parameters(office, rows, alice):
+    screen = office.get("/admin/walkthrough/progress/?current_screen__exact=2")
+    assert [p.tester_email for p in screen.context["cl"].result_list] == ["tess1@example.com"]
+    labels = office.get("/admin/journal/tradesentimentlabel/?pre_label__exact=planned_setup")
+    assert labels.context["cl"].result_count == 1
+    assert "?post_label__exact=exited_per_plan" in labels.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("tess1@example.com", {"tess1@example.com"}),  # exact address
+        ("TESS1@EXAMPLE.COM", {"tess1@example.com"}),  # any case
+        ("tess", {"tess0@example.com", "tess1@example.com", "tess2@example.com"}),  # prefix
+        ("example.com", set()),  # no substring search: it read every row (issue 11)
+    ],
+)
+def test_progress_search_is_by_exact_address_or_prefix(office, rows, q, found):
+    response = office.get("/admin/walkthrough/progress/", {"q": q})
+    assert {p.tester_email for p in response.context["cl"].result_list} == found
+
+
+def test_label_and_order_search_is_by_user_email_prefix(office, rows):
+    for url in ("/admin/journal/tradesentimentlabel/", "/admin/journal/paperorder/"):
+        assert office.get(url, {"q": "alice@"}).context["cl"].result_count == 1
+        assert office.get(url, {"q": "example.com"}).context["cl"].result_count == 0
+
+
+def test_the_paginator_counts_exactly_below_the_threshold():
+    ProgressFactory.create_batch(3)
+    assert EstimatedCountPaginator(Progress.objects.all(), 100).count == 3
+    assert EstimatedCountPaginator(Progress.objects.filter(current_screen=1), 100).count == 3
+
+
+@pytest.mark.postgres
+def test_a_large_changelist_uses_the_planner_estimate(monkeypatch):
+    ProgressFactory.create_batch(4, current_screen=2)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE beta_walkthrough_progress")
+    ProgressFactory.create_batch(2, current_screen=2)  # not in the statistics yet
+    monkeypatch.setattr(admin_perf, "ESTIMATE_ABOVE_ROWS", 1)
+    with CaptureQueriesContext(connection) as captured:
+        assert EstimatedCountPaginator(Progress.objects.all(), 100).count == 4
+        assert EstimatedCountPaginator(Progress.objects.filter(current_screen=2), 100).count == 4
+    assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+    # Few rows expected: the exact count.
+    monkeypatch.setattr(admin_perf, "ESTIMATE_ABOVE_ROWS", 10)
+    assert EstimatedCountPaginator(Progress.objects.all(), 100).count == 6
+
+
+def test_database_connections_persist_with_health_checks_by_default():
+    code = (
+        "from django.db import connection as c; "
+        "print(c.settings_dict['CONN_MAX_AGE'], c.settings_dict['CONN_HEALTH_CHECKS'])"
+    )
+    default = manage("shell", "-v", "0", "-c", code, env={"DEBUG": "1"})
+    closed = manage("shell", "-v", "0", "-c", code, env={"DEBUG": "1", "CONN_MAX_AGE": "0"})
+    assert (default.stdout.strip(), closed.stdout.strip()) == ("60 True", "0 True"), default.stderr
+
+
+@pytest.mark.parametrize(
+    "query", ["current_screen__exact=abc", "current_screen__exact=9", "answer__exact=nope"]
+)
+def test_a_value_outside_the_fixed_choices_is_never_a_500(office, rows, query):
+    url = "/admin/walkthrough/surveyanswer/" if query.startswith("answer") else "/admin/walkthrough/progress/"
+    response = office.get(f"{url}?{query}")
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert response.context["cl"].result_count == 0
