@@ -77,19 +77,14 @@ class CompletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ScreenFilter(admin.SimpleListFilter):
-    """current_screen with the screen names; keeps the field filter's parameter for old links."""
-
-    title = "furthest screen"
-    parameter_name = "current_screen__exact"
-
-    def lookups(self, request, model_admin):
-        return [(str(n), label) for n, label in SCREENS.items()]
-
-    def queryset(self, request, queryset):
-        if self.value() in {str(n) for n in SCREENS}:
-            return queryset.filter(current_screen=int(self.value()))
-        return queryset
+# current_screen with the screen names; keeps the field filter's parameter for old links, and
+# its choices are data, never a DISTINCT scan (issue 11).
+ScreenFilter = fixed_choices_filter(
+    field="current_screen",
+    parameter="current_screen__exact",
+    title="furthest screen",
+    choices=lambda: list(SCREENS.items()),
+)
 
 
 class ReachedFilter(admin.SimpleListFilter):
