@@ -123,13 +123,19 @@ def walkthrough_position(*, progress: Progress, flags: scenarios.Flags) -> Posit
     state machine (NULL bucket, any current_screen) thus continue where they were.
     """
     served = flags.resolve(progress.intent_bucket)
+    reached = _reached_before_trades(progress)
     has_trade = PaperTrade.objects.for_progress(progress).exists()
-    reached = progress.current_screen
-    if progress.intent_bucket is not None or progress.persona_answers is not None:
-        reached = max(reached, SCENARIO)
     reached = max(reached, REVIEW) if has_trade else min(reached, BUILDER)
     step = min(reached, LAST_SCREEN)
     return Position(step, _route(step, served), served)
+
+
+def _reached_before_trades(progress: Progress) -> int:
+    """The furthest step the stored screen and door answers alone show (no trade lookup)."""
+    reached = progress.current_screen
+    if progress.intent_bucket is not None or progress.persona_answers is not None:
+        reached = max(reached, SCENARIO)
+    return reached
 
 
 def _route(step: int, served: scenarios.Resolution) -> str:
@@ -251,9 +257,12 @@ def paper_trade_create(
     now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)
-        position = walkthrough_position(progress=row, flags=flags)
-        _require_step(position, BUILDER)
-        served = position.served
+        served = flags.resolve(row.intent_bucket)
+        # A stored trade only ever moves a tester forward (to the review), so it can decide
+        # whether the builder is open only when the screens alone say it is not: the usual
+        # trade POST skips that lookup and stays within its query budget (issue 11).
+        if _reached_before_trades(row) < BUILDER:
+            _require_step(walkthrough_position(progress=row, flags=flags), BUILDER)
         if route != served.builder_route:
             raise ConflictError(
                 {
