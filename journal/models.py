@@ -14,14 +14,10 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
+# One definition shared with the walkthrough; importers may keep taking it from here.
+from trading.legs import StrategyType
+
 JOURNAL_NOTE_MAX_LENGTH = 2000  # SPEC J3, also a database CHECK
-
-
-class StrategyType(models.TextChoices):
-    # The three strategies of the W7 ticket; paper orders use the same leg schema.
-    IRON_CONDOR = "iron_condor", "Iron condor"
-    VERTICAL_SPREAD = "vertical_spread", "Vertical spread"
-    COVERED_CALL = "covered_call", "Covered call"
 
 
 class OrderStatus(models.TextChoices):
