@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular import plumbing
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 
@@ -65,6 +66,16 @@ ERROR_RESPONSES = {
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
 
+def build_mock_request(method, path, view, original_request, **kwargs):
+    """drf-spectacular builds one mock request per operation; it carries the real request's
+    flag snapshot, so the whole schema is judged against the flags of the request that asked."""
+    request = plumbing.build_mock_request(method, path, view, original_request, **kwargs)
+    flags = getattr(getattr(original_request, "_request", original_request), "flags", None)
+    if flags is not None:
+        request._request.flags = flags
+    return request
+
+
 class ApiAutoSchema(AutoSchema):
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         if self._flag_off():
@@ -73,7 +84,9 @@ class ApiAutoSchema(AutoSchema):
 
     def _flag_off(self) -> bool:
         request = getattr(self.view, "request", None)
-        if request is None:  # `manage.py spectacular`: the full schema
+        # `manage.py spectacular` and the system check use a mock request that no middleware
+        # saw, so it has no flag snapshot: they get the full schema.
+        if request is None or not hasattr(getattr(request, "_request", request), "flags"):
             return False
         gates = [p for p in getattr(self.view, "permission_classes", []) if issubclass(p, FlagRequired)]
         return any(not is_enabled(gate.flag_name, request=request) for gate in gates)
@@ -149,6 +162,53 @@ LINK_SOURCES = [
     ("sentiment_labels_create", "201", LABEL_LINKS),
     ("sentiment_labels_list", "200", _first_result(LABEL_LINKS)),
 ]
+
+
+def tighten(result, generator, request, public):
+    """Say in the schema what the server enforces, so schema-valid means accepted:
+
+    - a `legs` array holds 1 to MAX_LEGS legs (DRF's ListSerializer bounds are not emitted);
+    - a string query parameter is never empty (`?symbol=` is a 400, not "no filter");
+    - the backtest filter's label codes and taxonomy versions are the taxonomy's own, read
+      per request like the flags (a generated client gets them as enums).
+    """
+    from trading.legs import MAX_LEGS
+
+    for component in result.get("components", {}).get("schemas", {}).values():
+        legs = component.get("properties", {}).get("legs")
+        if isinstance(legs, dict) and legs.get("type") == "array":
+            legs.update(minItems=1, maxItems=MAX_LEGS)
+    codes = _taxonomy_enums(request)
+    for path, path_item in result.get("paths", {}).items():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "query":
+                    continue
+                if schema.get("type") == "string" and "enum" not in schema:
+                    schema.setdefault("minLength", 1)
+                if codes and path.endswith("/backtest-filter/") and parameter["name"] in codes:
+                    schema.pop("minLength", None)
+                    schema.pop("format", None)
+                    schema["enum"] = codes[parameter["name"]]
+    return result
+
+
+def _taxonomy_enums(request) -> dict[str, list]:
+    if request is None or not hasattr(getattr(request, "_request", request), "flags"):
+        return {}  # no live request (CLI, system check): leave the parameters open
+    from journal.models import SentimentTaxonomyVersion
+
+    rows = list(
+        SentimentTaxonomyVersion.objects.order_by("version").values("version", "pre_labels", "post_labels")
+    )
+    if not rows:
+        return {}
+    return {
+        "pre_label": sorted({item["code"] for row in rows for item in row["pre_labels"]}),
+        "post_label": sorted({item["code"] for row in rows for item in row["post_labels"]}),
+        "taxonomy_version": [row["version"] for row in rows],
+    }
 
 
 def add_links(result, generator, request, public):

@@ -246,8 +246,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Enums are named after their field; shared ones (StrategyType) get one name.
     "ENUM_NAME_OVERRIDES": {"StrategyTypeEnum": "trading.legs.StrategyType"},
+    # The schema follows the asking request's flags (SPEC F5): mock requests carry them.
+    "GET_MOCK_REQUEST": "config.schema.build_mock_request",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.tighten",
         "config.schema.add_links",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -181,10 +181,17 @@ def _taxonomy_held(taxonomy: SentimentTaxonomyVersion) -> SentimentTaxonomyVersi
 
 def _check_codes(*, taxonomy: SentimentTaxonomyVersion, pre_label: Any, post_label: Any) -> None:
     errors: dict[str, list[str]] = {}
+    # Codes are taxonomy data, not user input, so the message may list them (never a note).
     if pre_label not in (None, UNSET) and pre_label not in taxonomy.pre_codes():
-        errors["pre_label"] = [f"Not a pre-trade label of taxonomy version {taxonomy.version}."]
+        errors["pre_label"] = [
+            f"Not a pre-trade label of taxonomy version {taxonomy.version}; "
+            f"use one of: {', '.join(sorted(taxonomy.pre_codes()))}."
+        ]
     if post_label not in (None, UNSET) and post_label not in taxonomy.post_codes():
-        errors["post_label"] = [f"Not a post-trade label of taxonomy version {taxonomy.version}."]
+        errors["post_label"] = [
+            f"Not a post-trade label of taxonomy version {taxonomy.version}; "
+            f"use one of: {', '.join(sorted(taxonomy.post_codes()))}."
+        ]
     if errors:
         raise RuleViolation(errors)
 

@@ -157,3 +157,176 @@ def test_api_errors_are_json_in_every_mode(settings, alice, debug, method, path,
     assert head.startswith(str(status).encode()), raw
     assert b"Content-Type: application/json" in head, raw
     assert isinstance(json.loads(body), dict)
+
+
+# --- no silent drops (issue 10, item 5) ------------------------------------------------------
+
+
+@pytest.fixture
+def journal_on(set_flags):
+    set_flags(FLAG_SENTIMENT_JOURNAL=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "key", "names"),
+    [
+        ("pre_label=nope", "pre_label", ["planned_setup", "practice_trade"]),
+        ("post_label=nope", "post_label", ["exited_per_plan"]),
+        ("strategy_type=strangle", "strategy_type", ["iron_condor", "vertical_spread", "covered_call"]),
+        ("pre_lable=planned_setup", "__all__", ["pre_label", "closed_at_after", "page"]),
+    ],
+)
+def test_unknown_filter_values_are_400_naming_the_valid_ones(alice_client, journal_on, query, key, names):
+    response = alice_client.get(f"/api/sentiment-labels/backtest-filter/?{query}")
+    assert response.status_code == 400, response.content
+    message = " ".join(response.json()[key])
+    assert all(name in message for name in names), message
+
+
+def test_known_filter_code_still_filters(alice_client, journal_on):
+    response = alice_client.get("/api/sentiment-labels/backtest-filter/?pre_label=planned_setup")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["trade_id=4", "id=1", "all=true", "x="])
+def test_delete_journal_with_any_query_parameter_is_400_and_deletes_nothing(
+    alice, alice_client, journal_on, query
+):
+    from tests.fuzz_data import seed_fuzz_data
+
+    seed_fuzz_data(user=alice)
+    before = alice.trade_labels.count()
+    response = alice_client.delete(f"/api/sentiment-labels/?{query}")
+    assert response.status_code == 400
+    assert "/api/sentiment-labels/{id}/" in response.json()["detail"]
+    assert alice.trade_labels.count() == before == 1
+    assert alice_client.delete("/api/sentiment-labels/").json() == {"deleted": 1}
+
+
+def test_invalid_label_code_lists_the_valid_codes(alice, alice_client, journal_on):
+    from tests.fuzz_data import seed_fuzz_data
+
+    seed_fuzz_data(user=alice)
+    order = PaperOrder.objects.filter(user=alice, status="open").get()
+    response = alice_client.post(
+        "/api/sentiment-labels/", {"trade_id": order.pk, "pre_label": "moonshot"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "use one of: " in response.json()["pre_label"][0]
+    assert "planned_setup" in response.json()["pre_label"][0]
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("Bearer {key}", 'does not take the "Bearer" scheme; send "Authorization: Token <credential>"'),
+        ("Basic Zm9vOmJhcg==", 'does not take the "Basic" scheme'),
+        ("{key}", "does not take that scheme"),
+    ],
+)
+def test_a_credential_in_the_wrong_scheme_names_the_scheme_the_route_takes(alice, header, hint):
+    from rest_framework.test import APIClient
+
+    key = Token.objects.create(user=alice).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header.format(key=key))
+    response = client.get("/api/paper-orders/")
+    assert response.status_code == 401
+    assert hint in response.json()["detail"]
+    assert key not in response.json()["detail"]
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_no_credential_at_all_keeps_the_plain_message(anon_client):
+    response = anon_client.get("/api/paper-orders/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_unknown_query_parameter_names_are_echoed_safely(alice_client, journal_on):
+    """Found by schemathesis: a parameter name holding "%" was a 500 (DRF %-formats messages)."""
+    response = alice_client.get("/api/sentiment-labels/?%25s%25(x)s=1&trade_id=1")
+    assert response.status_code == 400
+    assert "Unknown query parameter" in response.json()["__all__"][0]
+
+
+# --- the schema is the behaviour (issue 10, items 3 and 4) -------------------------------------
+
+ERROR_CODES = {"400", "401", "404", "409", "413", "429"}
+
+
+def _schema(client) -> dict:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def _operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_documents_typed_error_bodies(alice_client, set_flags):
+    set_flags(**ALL_ON)
+    schema = _schema(alice_client)
+    components = schema["components"]["schemas"]
+    for label, operation in _operations(schema):
+        assert set(operation["responses"]) >= ERROR_CODES, label
+        for code in ERROR_CODES:
+            ref = operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.rsplit("/", 1)[1] in components, (label, code)
+        assert "Retry-After" in operation["responses"]["429"]["headers"]
+    conflict = components["Conflict"]["properties"]
+    assert {"detail", "next_screen", "builder_route", "strategy_type"} <= set(conflict)
+
+
+def test_schema_names_and_types(alice_client, set_flags):
+    set_flags(**ALL_ON)
+    schema = _schema(alice_client)
+    names = set(schema["components"]["schemas"])
+    assert not [name for name in names if name.endswith("RequestRequest")]
+    paper_order = schema["components"]["schemas"]["PaperOrder"]["properties"]
+    assert paper_order["legs"]["items"] == {"$ref": "#/components/schemas/Leg"}
+    # One leg schema and one StrategyType for both APIs.
+    trade = schema["components"]["schemas"]["TradeRequest"]["properties"]
+    ticket = schema["components"]["schemas"]["PaperOrderTicketRequest"]["properties"]
+    assert trade["legs"] == ticket["legs"]
+    assert (
+        trade["strategy_type"] == ticket["strategy_type"] == {"$ref": "#/components/schemas/StrategyTypeEnum"}
+    )
+
+
+def test_links_lead_from_orders_to_close_cancel_and_labels(alice_client, set_flags):
+    set_flags(**ALL_ON)
+    operations = dict(_operations(_schema(alice_client)))
+    links = operations["POST /api/paper-orders/"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    assert {"paper_orders_close_create", "paper_orders_cancel_create", "sentiment_labels_create"} <= targets
+    assert links["LabelOrder"]["requestBody"] == {"trade_id": "$response.body#/id"}
+    label_links = operations["POST /api/sentiment-labels/"]["responses"]["201"]["links"]
+    assert {link["operationId"] for link in label_links.values()} >= {"sentiment_labels_partial_update"}
+
+
+def test_schema_leaves_out_flag_off_operations_per_request(alice_client, set_flags):
+    set_flags(**ALL_OFF)
+    off = _schema(alice_client)
+    assert not [path for path in off["paths"] if "sentiment" in path or "simple" in path]
+    assert "/api/paper-orders/" in off["paths"]  # orders exist whatever the journal flag says
+    links = off["paths"]["/api/paper-orders/"]["post"]["responses"]["201"]["links"]
+    assert "LabelOrder" not in links  # no link into a hidden operation
+
+    set_flags(FLAG_SENTIMENT_JOURNAL=True)  # the very next request sees the flip
+    on = _schema(alice_client)
+    assert "/api/sentiment-labels/" in on["paths"]
+    assert "/api/walkthrough/screen/simple/1" not in on["paths"]
+
+
+def test_backtest_filter_codes_are_the_taxonomys_enums(alice_client, journal_on):
+    operations = dict(_operations(_schema(alice_client)))
+    parameters = {
+        p["name"]: p["schema"] for p in operations["GET /api/sentiment-labels/backtest-filter/"]["parameters"]
+    }
+    assert "planned_setup" in parameters["pre_label"]["enum"]
+    assert parameters["taxonomy_version"]["enum"] == [1]
+    assert parameters["symbol"]["minLength"] == 1
