@@ -137,6 +137,18 @@ def taxonomy_version_ensure_mutable(*, version: SentimentTaxonomyVersion) -> Non
         raise ConflictError(f"Taxonomy version {version.version} is in use by labels and cannot change.")
 
 
+def taxonomy_version_update(
+    *, version: SentimentTaxonomyVersion, pre_labels: list[dict], post_labels: list[dict]
+) -> SentimentTaxonomyVersion:
+    """Change the pickers of a version no label uses yet (SPEC J2); ConflictError once in use."""
+    taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
+    with transaction.atomic():
+        taxonomy_version_ensure_mutable(version=version)
+        version.pre_labels, version.post_labels = pre_labels, post_labels
+        version.save(update_fields=["pre_labels", "post_labels"])
+    return version
+
+
 def taxonomy_version_create(*, pre_labels: list[dict], post_labels: list[dict]) -> SentimentTaxonomyVersion:
     """Create the next taxonomy version; it becomes the current one for new labels."""
     taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
