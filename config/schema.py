@@ -168,9 +168,10 @@ def tighten(result, generator, request, public):
     """Say in the schema what the server enforces, so schema-valid means accepted:
 
     - a `legs` array holds 1 to MAX_LEGS legs (DRF's ListSerializer bounds are not emitted);
-    - a string query parameter is never empty (`?symbol=` is a 400, not "no filter");
-    - the backtest filter's label codes and taxonomy versions are the taxonomy's own, read
-      per request like the flags (a generated client gets them as enums).
+    - a string query parameter is never empty (`?symbol=` is a 400, not "no filter").
+
+    Label codes stay plain strings: they are taxonomy data that operators extend, and an enum
+    frozen into a generated client would go stale with the next taxonomy version.
     """
     from trading.legs import MAX_LEGS
 
@@ -178,8 +179,7 @@ def tighten(result, generator, request, public):
         legs = component.get("properties", {}).get("legs")
         if isinstance(legs, dict) and legs.get("type") == "array":
             legs.update(minItems=1, maxItems=MAX_LEGS)
-    codes = _taxonomy_enums(request)
-    for path, path_item in result.get("paths", {}).items():
+    for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
                 schema = parameter.get("schema", {})
@@ -187,28 +187,7 @@ def tighten(result, generator, request, public):
                     continue
                 if schema.get("type") == "string" and "enum" not in schema:
                     schema.setdefault("minLength", 1)
-                if codes and path.endswith("/backtest-filter/") and parameter["name"] in codes:
-                    schema.pop("minLength", None)
-                    schema.pop("format", None)
-                    schema["enum"] = codes[parameter["name"]]
     return result
-
-
-def _taxonomy_enums(request) -> dict[str, list]:
-    if request is None or not hasattr(getattr(request, "_request", request), "flags"):
-        return {}  # no live request (CLI, system check): leave the parameters open
-    from journal.models import SentimentTaxonomyVersion
-
-    rows = list(
-        SentimentTaxonomyVersion.objects.order_by("version").values("version", "pre_labels", "post_labels")
-    )
-    if not rows:
-        return {}
-    return {
-        "pre_label": sorted({item["code"] for row in rows for item in row["pre_labels"]}),
-        "post_label": sorted({item["code"] for row in rows for item in row["post_labels"]}),
-        "taxonomy_version": [row["version"] for row in rows],
-    }
 
 
 def add_links(result, generator, request, public):

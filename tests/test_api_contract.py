@@ -322,11 +322,10 @@ def test_schema_leaves_out_flag_off_operations_per_request(alice_client, set_fla
     assert "/api/walkthrough/screen/simple/1" not in on["paths"]
 
 
-def test_backtest_filter_codes_are_the_taxonomys_enums(alice_client, journal_on):
+def test_string_filters_are_never_empty_in_the_schema(alice_client, journal_on):
     operations = dict(_operations(_schema(alice_client)))
     parameters = {
         p["name"]: p["schema"] for p in operations["GET /api/sentiment-labels/backtest-filter/"]["parameters"]
     }
-    assert "planned_setup" in parameters["pre_label"]["enum"]
-    assert parameters["taxonomy_version"]["enum"] == [1]
-    assert parameters["symbol"]["minLength"] == 1
+    assert parameters["symbol"]["minLength"] == parameters["pre_label"]["minLength"] == 1
+    assert parameters["taxonomy_version"]["minimum"] == 1
