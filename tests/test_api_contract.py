@@ -21,6 +21,15 @@ ALL_ON = {
 }
 ALL_OFF = dict.fromkeys(ALL_ON, False)
 
+
+@pytest.fixture(autouse=True)
+def _taxonomy_v1(db):
+    """Migration 0002's v1, back after any transactional test's flush."""
+    from tests.journal.factories import seed_taxonomy_v1
+
+    seed_taxonomy_v1()
+
+
 GATED = [
     "/api/sentiment-labels/",
     "/api/sentiment-labels",
