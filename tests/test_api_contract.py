@@ -338,3 +338,16 @@ def test_string_filters_are_never_empty_in_the_schema(alice_client, journal_on):
     }
     assert parameters["symbol"]["minLength"] == parameters["pre_label"]["minLength"] == 1
     assert parameters["taxonomy_version"]["minimum"] == 1
+
+
+def test_a_journal_key_on_a_walkthrough_route_is_told_the_bearer_scheme(alice):
+    """The walkthrough keeps one 401 body for every bad token (SPEC W1); that body names the scheme."""
+    from rest_framework.test import APIClient
+
+    key = Token.objects.create(user=alice).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.get("/api/walkthrough/")
+    assert response.status_code == 401
+    assert '"Authorization: Bearer <walkthrough token>"' in response.json()["detail"]
+    assert response["WWW-Authenticate"].startswith("Bearer")
