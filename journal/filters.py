@@ -6,11 +6,18 @@ import datetime as dt
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
 from drf_spectacular.utils import extend_schema_field
 
-from journal.models import SentimentTaxonomyVersion, StrategyType, TradeSentimentLabel
+from journal.models import (
+    CODE_PATTERN,
+    SYMBOL_PATTERN,
+    SentimentTaxonomyVersion,
+    StrategyType,
+    TradeSentimentLabel,
+)
 
 # Query parameters every list takes besides its filters: DRF paging and format override.
 LIST_PARAMS = ("page", "format")
@@ -106,6 +113,22 @@ class VersionFilter(IdFilter):
         super().__init__(*args, **kwargs)
 
 
+def _pattern_filter(pattern: str, message: str) -> type[django_filters.CharFilter]:
+    """A text filter whose shape is checked (400 naming it) and stated in the schema."""
+
+    @extend_schema_field({"type": "string", "pattern": pattern})
+    class PatternFilter(django_filters.CharFilter):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("validators", [RegexValidator(pattern, message)])
+            super().__init__(*args, **kwargs)
+
+    return PatternFilter
+
+
+SymbolFilter = _pattern_filter(SYMBOL_PATTERN, "A symbol is 1-16 letters, digits, dots or dashes.")
+CodeFilter = _pattern_filter(CODE_PATTERN, "A label code is lower-case letters, digits and underscores.")
+
+
 class UtcIsoDateTimeField(IsoDateTimeField):
     """ISO 8601, normalised to UTC before it reaches the database.
 
@@ -149,10 +172,10 @@ class LabelFilter(django_filters.FilterSet):
 class BacktestFilter(django_filters.FilterSet):
     """SPEC J8: label codes, taxonomy version, symbol, strategy and a closed_at range."""
 
-    pre_label = django_filters.CharFilter(field_name="pre_label")
-    post_label = django_filters.CharFilter(field_name="post_label")
+    pre_label = CodeFilter(field_name="pre_label")
+    post_label = CodeFilter(field_name="post_label")
     taxonomy_version = VersionFilter(field_name="taxonomy_version_id")
-    symbol = django_filters.CharFilter(field_name="trade__symbol", lookup_expr="iexact")
+    symbol = SymbolFilter(field_name="trade__symbol", lookup_expr="iexact")
     strategy_type = django_filters.ChoiceFilter(
         field_name="trade__strategy_type",
         choices=StrategyType.choices,

@@ -17,6 +17,10 @@ from django.db.models.lookups import LessThanOrEqual
 from trading.legs import StrategyType
 
 JOURNAL_NOTE_MAX_LENGTH = 2000  # SPEC J3, also a database CHECK
+# A ticker: 1-16 letters, digits, dots or dashes, starting with a letter (stored upper-case).
+SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$"
+# A taxonomy code (SPEC J2): snake_case, at most 64 characters.
+CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 class OrderStatus(models.TextChoices):

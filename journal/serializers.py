@@ -10,7 +10,13 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
-from journal.models import JOURNAL_NOTE_MAX_LENGTH, PaperOrder, SourceTable, TradeSentimentLabel
+from journal.models import (
+    JOURNAL_NOTE_MAX_LENGTH,
+    SYMBOL_PATTERN,
+    PaperOrder,
+    SourceTable,
+    TradeSentimentLabel,
+)
 from trading.legs import (
     LegSerializer,
     LegTicketMixin,
@@ -63,7 +69,7 @@ class PaperOrderTicketSerializer(LegTicketMixin, serializers.Serializer):
     """POST /api/paper-orders/ (SPEC J1). pre_label is honoured only while the journal is on."""
 
     symbol = serializers.RegexField(
-        r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$",
+        SYMBOL_PATTERN,
         error_messages={"invalid": "Use 1-16 letters, digits, dots or dashes."},
     )
     strategy_type = serializers.ChoiceField(choices=StrategyType.choices)

@@ -19,6 +19,7 @@ from accounts.models import User
 from config.api import ConflictError, NotFoundError, RuleViolation
 from journal.compliance import find_banned
 from journal.models import (
+    CODE_PATTERN,
     JOURNAL_NOTE_MAX_LENGTH,
     OrderStatus,
     PaperOrder,
@@ -36,7 +37,7 @@ POST_LABEL_LOCK_AFTER = dt.timedelta(hours=24)
 # SPEC J10 / ADR 0133 retention: labels live until 90 days after the account is cancelled.
 CANCELLED_ACCOUNT_RETENTION = dt.timedelta(days=90)
 
-CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+CODE_RE = re.compile(CODE_PATTERN)
 DISPLAY_MAX_LENGTH = 80
 
 

@@ -351,3 +351,21 @@ def test_a_journal_key_on_a_walkthrough_route_is_told_the_bearer_scheme(alice):
     assert response.status_code == 401
     assert '"Authorization: Bearer <walkthrough token>"' in response.json()["detail"]
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [("symbol=SP%00X", "symbol"), ("symbol=S%20P", "symbol"), ("pre_label=Not%20A%20Code", "pre_label")],
+)
+def test_malformed_filter_text_is_a_400_the_schema_predicts(alice_client, journal_on, query, key):
+    """Found by schemathesis: a NUL in ?symbol= was a 400 the schema did not predict."""
+    response = alice_client.get(f"/api/sentiment-labels/backtest-filter/?{query}")
+    assert response.status_code == 400
+    assert key in response.json()
+    parameters = {
+        p["name"]: p["schema"]
+        for p in dict(_operations(_schema(alice_client)))["GET /api/sentiment-labels/backtest-filter/"][
+            "parameters"
+        ]
+    }
+    assert "pattern" in parameters[key]
