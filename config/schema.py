@@ -175,10 +175,12 @@ def tighten(result, generator, request, public):
     """
     from trading.legs import MAX_LEGS
 
-    for component in result.get("components", {}).get("schemas", {}).values():
+    for name, component in result.get("components", {}).get("schemas", {}).items():
         legs = component.get("properties", {}).get("legs")
         if isinstance(legs, dict) and legs.get("type") == "array":
             legs.update(minItems=1, maxItems=MAX_LEGS)
+        if name.endswith("Request"):
+            _no_nul(component)
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
@@ -187,7 +189,25 @@ def tighten(result, generator, request, public):
                     continue
                 if schema.get("type") == "string" and "enum" not in schema:
                     schema.setdefault("minLength", 1)
+                    _no_nul(schema)
     return result
+
+
+# DRF's CharField refuses NUL characters (PostgreSQL text cannot hold them): a 400 the
+# schema states for every free-text request string.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul(schema: dict) -> None:
+    if schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key in ("properties",):
+        for child in schema.get(key, {}).values():
+            if isinstance(child, dict):
+                _no_nul(child)
+    for key in ("additionalProperties", "items"):
+        if isinstance(schema.get(key), dict):
+            _no_nul(schema[key])
 
 
 def add_links(result, generator, request, public):

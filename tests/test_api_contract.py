@@ -369,3 +369,18 @@ def test_malformed_filter_text_is_a_400_the_schema_predicts(alice_client, journa
         ]
     }
     assert "pattern" in parameters[key]
+
+
+def test_free_text_request_strings_state_that_nul_is_refused(alice, alice_client, journal_on):
+    """Found by schemathesis on PostgreSQL: a NUL in journal_note was a 400 the schema did not predict."""
+    from tests.fuzz_data import seed_fuzz_data
+
+    seed_fuzz_data(user=alice)
+    order = PaperOrder.objects.filter(user=alice, status="open").get()
+    response = alice_client.post(
+        "/api/sentiment-labels/", {"trade_id": order.pk, "journal_note": "a\x00b"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "journal_note" in response.json()
+    note = _schema(alice_client)["components"]["schemas"]["LabelCreateRequest"]["properties"]["journal_note"]
+    assert note["pattern"] == "^[^\\u0000]*$"
