@@ -38,9 +38,11 @@ lint: install
 bench: install
 	$(PY) -m tests.bench.run
 
-# A longer schemathesis hunt than the one in `make test` (FUZZ_EXAMPLES per operation).
+# A longer, random schemathesis hunt than the derandomized one in `make test` (FUZZ_EXAMPLES
+# per operation, FUZZ_STATEFUL_EXAMPLES state-machine runs, a fresh seed each time).
 fuzz: install
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/pytest tests/test_fuzz_api.py -p no:cacheprovider
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_STATEFUL_EXAMPLES=$${FUZZ_STATEFUL_EXAMPLES:-200} \
+		$(VENV)/bin/pytest tests/test_fuzz_api.py -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles

@@ -16,7 +16,7 @@ from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
-# Knox keys are 64 hex characters; keys migrated from DRF's tokens are 40 (0003_i12_api_key_digests).
+# Knox keys are 64 hex characters; keys migrated from DRF's tokens are 40 (0004_i12_api_key_digests).
 KEY_RE = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 INVALID = "Invalid token."
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import kombu.exceptions
 import redis.exceptions
@@ -25,6 +26,7 @@ DEPENDENCY_ERRORS = (
     redis.exceptions.TimeoutError,
 )
 RETRY_AFTER_SECONDS = 30
+SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,19}")
 
 # One body for every 404: a hidden row, another user's row, a flag-off route and an unknown
 # URL must be indistinguishable (SPEC F5, J5).
@@ -79,7 +81,39 @@ def exception_handler(exc, context):
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.NotAuthenticated):
+        exc = _wrong_scheme(exc, context) or exc
     return drf_exception_handler(exc, context)
+
+
+def _wrong_scheme(exc, context) -> exceptions.NotAuthenticated | None:
+    """A credential in a scheme the route does not take says which scheme it takes (issue 10).
+
+    DRF authenticators skip an Authorization header in another scheme, so the request looks
+    anonymous and DRF says "credentials were not provided", which misleads a client that sent
+    a valid key as `Bearer`. The schemes come from the view's own authenticators, so the hint
+    follows whatever a route is configured with.
+    """
+    request, view = context.get("request"), context.get("view")
+    if request is None or view is None:
+        return None
+    sent = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0].strip()
+    if not sent:
+        return None
+    takes = []
+    for authenticator in view.get_authenticators():
+        header = authenticator.authenticate_header(request)
+        if header:
+            takes.append(header.split(" ", 1)[0])
+    if not takes or sent.lower() in {scheme.lower() for scheme in takes}:
+        return None
+    schemes = " or ".join(f'"Authorization: {scheme} <credential>"' for scheme in takes)
+    # Echo the scheme word only when it is a plain token; never any part of the credential.
+    named = f'the "{sent}" scheme' if SCHEME_RE.fullmatch(sent) else "that scheme"
+    hint = exceptions.NotAuthenticated(f"This route does not take {named}; send {schemes}.")
+    hint.auth_header = getattr(exc, "auth_header", None)  # WWW-Authenticate, set by APIView
+    hint.status_code = exc.status_code
+    return hint
 
 
 def json_not_found(request, exception=None):

@@ -94,6 +94,9 @@ MIDDLEWARE = [
     # Issue 12: /api/ bodies capped at API_MAX_BODY_BYTES before anything reads them.
     "config.middleware.APIBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /api/ plumbing (docs/api.md): JSON errors in every mode; both slash forms of a route.
+    "config.routing.ApiJsonErrorsMiddleware",
+    "config.routing.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -298,7 +301,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     # Proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1). With 0
     # the client address is REMOTE_ADDR; DRF's own default would trust the whole header, so
@@ -323,6 +326,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Enums are named after their field; shared ones (StrategyType) get one name.
+    "ENUM_NAME_OVERRIDES": {"StrategyTypeEnum": "trading.legs.StrategyType"},
+    # The schema follows the asking request's flags (SPEC F5): mock requests carry them.
+    "GET_MOCK_REQUEST": "config.schema.build_mock_request",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.tighten",
+        "config.schema.add_links",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -43,11 +43,32 @@ def flag_required(name: str) -> type[FlagRequired]:
 
 
 class FlagGateMixin:
-    """Run FlagRequired permissions before authentication.
+    """Check FlagRequired permissions before DRF sees the request at all.
 
-    DRF authenticates before it checks permissions, so without this a bad credential would
-    get 401 where an unknown URL gets 404, and the route would be discoverable (ADR 0133).
+    DRF authenticates before it checks permissions, so a gate inside DRF would answer 401 to a
+    bad credential where an unknown URL gets 404; and any DRF response carries `Allow` and
+    `Vary: Accept`, which an unknown URL's does not. So the view function itself raises
+    Django's Http404 while a flag is off: the request takes the unknown URL's path through
+    the 404 handler, byte for byte (SPEC F5, ADR 0133 D3). `initial` checks again for code
+    that builds the view another way.
     """
+
+    @classmethod
+    def gate_flags(cls) -> list[str]:
+        return [p.flag_name for p in cls.permission_classes if issubclass(p, FlagRequired)]
+
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        view = super().as_view(*args, **kwargs)
+        flags = cls.gate_flags()
+
+        @functools.wraps(view)  # keeps csrf_exempt, cls, actions: DRF and the schema need them
+        def gated(request, *view_args, **view_kwargs):
+            if not all(is_enabled(name, request=request) for name in flags):
+                raise Http404()
+            return view(request, *view_args, **view_kwargs)
+
+        return gated
 
     def initial(self, request, *args, **kwargs):
         for permission in self.get_permissions():

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.db.models.constants import LOOKUP_SEP
@@ -19,7 +21,7 @@ from config.admin_guard import SafeJSONFormField
 from config.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, fixed_choices_filter
 from config.api import DomainError
 from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
-from journal.services import taxonomy_version_create
+from journal.services import taxonomy_validate_pickers, taxonomy_version_create, taxonomy_version_update
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -165,9 +167,27 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
         return response
 
 
+class TaxonomyVersionForm(forms.ModelForm):
+    """The pickers are checked by the service's rules before anything is saved."""
+
+    class Meta:
+        model = SentimentTaxonomyVersion
+        fields = ("pre_labels", "post_labels")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            taxonomy_validate_pickers(pre_labels=data.get("pre_labels"), post_labels=data.get("post_labels"))
+        except DomainError as error:
+            raise ValidationError(error.detail) from None
+        return data
+
+
 @admin.register(SentimentTaxonomyVersion)
 class SentimentTaxonomyVersionAdmin(admin.ModelAdmin):
     """Add a version with its two pickers; the number is assigned (max + 1)."""
+
+    form = TaxonomyVersionForm
 
     list_display = ("version", "pre_label_count", "post_label_count", "in_use", "created_at")
     fields = ("version", "pre_labels", "post_labels", "created_at")
@@ -189,7 +209,7 @@ class SentimentTaxonomyVersionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         try:
             if change:
-                obj.save()
+                taxonomy_version_update(version=obj, pre_labels=obj.pre_labels, post_labels=obj.post_labels)
             else:
                 created = taxonomy_version_create(pre_labels=obj.pre_labels, post_labels=obj.post_labels)
                 obj.pk, obj.version, obj.created_at = created.pk, created.version, created.created_at

@@ -10,20 +10,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
+# One definition shared with the walkthrough; importers may keep taking it from here.
+from trading.legs import StrategyType
+
 JOURNAL_NOTE_MAX_LENGTH = 2000  # SPEC J3, also a database CHECK
-
-
-class StrategyType(models.TextChoices):
-    # The three strategies of the W7 ticket; paper orders use the same leg schema.
-    IRON_CONDOR = "iron_condor", "Iron condor"
-    VERTICAL_SPREAD = "vertical_spread", "Vertical spread"
-    COVERED_CALL = "covered_call", "Covered call"
+# A ticker: 1-16 letters, digits, dots or dashes, starting with a letter (stored upper-case).
+SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$"
+# A taxonomy code (SPEC J2): snake_case, at most 64 characters.
+CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 class OrderStatus(models.TextChoices):
@@ -114,9 +113,14 @@ class TaxonomyVersionQuerySet(models.QuerySet):
 
 
 class SentimentTaxonomyVersion(models.Model):
-    """One version of the pre-/post-trade label pickers (SPEC J2). Immutable once in use."""
+    """One version of the pre-/post-trade label pickers (SPEC J2). Immutable once in use.
 
-    version = models.PositiveIntegerField(unique=True)
+    Written only by journal.services (taxonomy_version_create / taxonomy_version_update),
+    which hold the rules: picker validation and the in-use lock.
+    """
+
+    # Unique by a named constraint (journal_taxonomyversion_version_unique); labels point here.
+    version = models.PositiveIntegerField()
     pre_labels = models.JSONField(help_text='A list of {"code": ..., "display": ...} objects.')
     post_labels = models.JSONField(help_text='A list of {"code": ..., "display": ...} objects.')
     created_at = models.DateTimeField(auto_now_add=True)
@@ -131,20 +135,11 @@ class SentimentTaxonomyVersion(models.Model):
             models.CheckConstraint(
                 condition=Q(version__gte=1), name="journal_taxonomyversion_version_positive"
             ),
+            models.UniqueConstraint(fields=["version"], name="journal_taxonomyversion_version_unique"),
         ]
 
     def __str__(self) -> str:
         return f"Taxonomy v{self.version}"
-
-    def save(self, *args, **kwargs) -> None:
-        # SPEC J2: a version in use is immutable, whoever tries (admin, shell, service). The
-        # check locks the row, so it and the write share one transaction. (QuerySet.update()
-        # bypasses save(); nothing in the project updates versions that way.)
-        from journal.services import taxonomy_version_ensure_mutable
-
-        with transaction.atomic():
-            taxonomy_version_ensure_mutable(version=self)
-            super().save(*args, **kwargs)
 
     def pre_codes(self) -> set[str]:
         return {item["code"] for item in self.pre_labels}
@@ -154,15 +149,6 @@ class SentimentTaxonomyVersion(models.Model):
 
     def is_in_use(self) -> bool:
         return self.pk is not None and self.labels.exists()
-
-    def clean(self) -> None:
-        from config.api import RuleViolation
-        from journal.services import taxonomy_validate_pickers
-
-        try:
-            taxonomy_validate_pickers(pre_labels=self.pre_labels, post_labels=self.post_labels)
-        except RuleViolation as error:
-            raise ValidationError(error.detail) from None
 
 
 class LabelQuerySet(models.QuerySet):

@@ -12,35 +12,23 @@ from rest_framework import serializers
 
 from journal.models import (
     JOURNAL_NOTE_MAX_LENGTH,
+    SYMBOL_PATTERN,
     PaperOrder,
     SourceTable,
-    StrategyType,
     TradeSentimentLabel,
+)
+from trading.legs import (
+    LegSerializer,
+    LegTicketMixin,
+    SignedMoneyField,
+    StrategyType,
+    StrictIntegerField,
+    legs_field,
 )
 
 
 class StrictCharField(serializers.CharField):
     """JSON strings only: DRF would turn 0 or true into "0"/"True", but the schema says string."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """JSON integers only: no "5", 5.0 or true."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictDecimalField(serializers.DecimalField):
-    """Decimal strings only ("12.50"), as the W7 schema and SPEC J1 write them; no floats."""
-
-    default_error_messages = {"invalid": 'Send a decimal string, e.g. "12.50".'}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -57,42 +45,9 @@ STRATEGY_LEGS = {
 }
 
 
-class LegSerializer(serializers.Serializer):
-    """One leg in the W7 leg schema."""
-
-    action = serializers.ChoiceField(choices=["buy", "sell"])
-    instrument = serializers.ChoiceField(choices=["option", "equity"])
-    right = serializers.ChoiceField(choices=["call", "put"], allow_null=True, required=False, default=None)
-    strike = StrictDecimalField(
-        max_digits=12, decimal_places=2, min_value=0, allow_null=True, required=False, default=None
-    )
-    expiry = serializers.DateField(allow_null=True, required=False, default=None)
-    quantity = StrictIntegerField(min_value=1, max_value=100_000)
-
-    def validate(self, attrs):
-        option_fields = ("right", "strike", "expiry")
-        if attrs["instrument"] == "option":
-            missing = {name: ["Required for an option leg."] for name in option_fields if attrs[name] is None}
-            if missing:
-                raise serializers.ValidationError(missing)
-        else:
-            extra = {
-                name: ["Must be null for an equity leg."] for name in option_fields if attrs[name] is not None
-            }
-            if extra:
-                raise serializers.ValidationError(extra)
-        return attrs
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        # Stored as JSON: the decimal and date go back to the strings of the W7 schema.
-        value["strike"] = None if value["strike"] is None else str(value["strike"])
-        value["expiry"] = None if value["expiry"] is None else value["expiry"].isoformat()
-        return value
-
-
 class PaperOrderSerializer(serializers.ModelSerializer):
-    legs = serializers.JSONField(source="legs_json", read_only=True)
+    legs = LegSerializer(many=True, source="legs_json", read_only=True)
+    realized_pnl = SignedMoneyField(read_only=True, allow_null=True)
 
     class Meta:
         model = PaperOrder
@@ -110,16 +65,16 @@ class PaperOrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaperOrderTicketSerializer(serializers.Serializer):
+class PaperOrderTicketSerializer(LegTicketMixin, serializers.Serializer):
     """POST /api/paper-orders/ (SPEC J1). pre_label is honoured only while the journal is on."""
 
     symbol = serializers.RegexField(
-        r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$",
+        SYMBOL_PATTERN,
         error_messages={"invalid": "Use 1-16 letters, digits, dots or dashes."},
     )
     strategy_type = serializers.ChoiceField(choices=StrategyType.choices)
     quantity = StrictIntegerField(min_value=1, max_value=100_000)
-    legs = LegSerializer(many=True, allow_empty=False, max_length=8)
+    legs = legs_field()
     pre_label = StrictCharField(
         max_length=64,
         required=False,
@@ -155,7 +110,7 @@ class PaperOrderTicketSerializer(serializers.Serializer):
 
 
 class PaperOrderCloseSerializer(serializers.Serializer):
-    realized_pnl = StrictDecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    realized_pnl = SignedMoneyField(required=False, allow_null=True)
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -252,9 +207,7 @@ class BacktestRowSerializer(serializers.ModelSerializer):
     strategy_type = serializers.CharField(source="trade.strategy_type", read_only=True)
     opened_at = serializers.DateTimeField(source="trade.opened_at", read_only=True)
     closed_at = serializers.DateTimeField(source="trade.closed_at", read_only=True, allow_null=True)
-    realized_pnl = serializers.DecimalField(
-        source="trade.realized_pnl", max_digits=14, decimal_places=2, read_only=True, allow_null=True
-    )
+    realized_pnl = SignedMoneyField(source="trade.realized_pnl", read_only=True, allow_null=True)
     journal_note_present = serializers.BooleanField(read_only=True)
 
     class Meta:

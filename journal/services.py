@@ -20,6 +20,7 @@ from accounts.models import User
 from config.api import ConflictError, NotFoundError, RuleViolation
 from journal.compliance import find_banned
 from journal.models import (
+    CODE_PATTERN,
     JOURNAL_NOTE_MAX_LENGTH,
     LockSweepMark,
     OrderStatus,
@@ -38,7 +39,7 @@ POST_LABEL_LOCK_AFTER = dt.timedelta(hours=24)
 # SPEC J10 / ADR 0133 retention: labels live until 90 days after the account is cancelled.
 CANCELLED_ACCOUNT_RETENTION = dt.timedelta(days=90)
 
-CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+CODE_RE = re.compile(CODE_PATTERN)
 DISPLAY_MAX_LENGTH = 80
 
 
@@ -194,6 +195,18 @@ def taxonomy_version_ensure_mutable(*, version: SentimentTaxonomyVersion) -> Non
         raise ConflictError(f"Taxonomy version {version.version} is in use by labels and cannot change.")
 
 
+def taxonomy_version_update(
+    *, version: SentimentTaxonomyVersion, pre_labels: list[dict], post_labels: list[dict]
+) -> SentimentTaxonomyVersion:
+    """Change the pickers of a version no label uses yet (SPEC J2); ConflictError once in use."""
+    taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
+    with transaction.atomic():
+        taxonomy_version_ensure_mutable(version=version)
+        version.pre_labels, version.post_labels = pre_labels, post_labels
+        version.save(update_fields=["pre_labels", "post_labels"])
+    return version
+
+
 def taxonomy_version_create(*, pre_labels: list[dict], post_labels: list[dict]) -> SentimentTaxonomyVersion:
     """Create the next taxonomy version; it becomes the current one for new labels."""
     taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
@@ -238,10 +251,17 @@ def _taxonomy_held(taxonomy: SentimentTaxonomyVersion) -> SentimentTaxonomyVersi
 
 def _check_codes(*, taxonomy: SentimentTaxonomyVersion, pre_label: Any, post_label: Any) -> None:
     errors: dict[str, list[str]] = {}
+    # Codes are taxonomy data, not user input, so the message may list them (never a note).
     if pre_label not in (None, UNSET) and pre_label not in taxonomy.pre_codes():
-        errors["pre_label"] = [f"Not a pre-trade label of taxonomy version {taxonomy.version}."]
+        errors["pre_label"] = [
+            f"Not a pre-trade label of taxonomy version {taxonomy.version}; "
+            f"use one of: {', '.join(sorted(taxonomy.pre_codes()))}."
+        ]
     if post_label not in (None, UNSET) and post_label not in taxonomy.post_codes():
-        errors["post_label"] = [f"Not a post-trade label of taxonomy version {taxonomy.version}."]
+        errors["post_label"] = [
+            f"Not a post-trade label of taxonomy version {taxonomy.version}; "
+            f"use one of: {', '.join(sorted(taxonomy.post_codes()))}."
+        ]
     if errors:
         raise RuleViolation(errors)
 

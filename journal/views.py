@@ -18,6 +18,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.auth import APIKeyAuthentication as TokenAuthentication
+from config.api import RuleViolation
 from flags.permissions import FlagGateMixin, flag_required
 from flags.store import is_enabled
 from journal import services
@@ -219,6 +220,18 @@ class SentimentLabelViewSet(FlagGateMixin, viewsets.GenericViewSet):
         responses={200: JournalDeletedSerializer},
     )
     def destroy_all(self, request):
+        # It deletes the whole journal only when asked plainly: `?trade_id=4` must never be
+        # read as "delete that one" and then delete everything (issue 10).
+        if request.query_params:
+            raise RuleViolation(
+                {
+                    "detail": (
+                        "DELETE /api/sentiment-labels/ deletes the whole journal and takes no query "
+                        f"parameters (got: {', '.join(sorted(request.query_params))}). To delete one "
+                        "label, DELETE /api/sentiment-labels/{id}/."
+                    )
+                }
+            )
         deleted = services.journal_delete_all(user=request.user)
         return Response({"deleted": deleted})
 

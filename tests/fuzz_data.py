@@ -11,11 +11,16 @@ from walkthrough.services import walkthrough_token_issue
 
 def seed_fuzz_data(*, user) -> str:
     """Give `user` an open and a closed paper order with labels; return a tester's raw token."""
+    from tests.journal.factories import seed_taxonomy_v1
+
+    seed_taxonomy_v1()  # a transactional test that ran earlier may have flushed migration 0002's row
     legs = SAMPLE_LEGS["iron_condor"]
-    open_order, _ = paper_order_open(
+    # The open, unlabelled order is the newest: the list's links follow the first row, so
+    # the stateful phase can close it, cancel it and label it.
+    closed_order, _ = paper_order_open(
         user=user, symbol="SPX", strategy_type="iron_condor", quantity=1, legs=legs
     )
-    closed_order, _ = paper_order_open(
+    open_order, _ = paper_order_open(
         user=user, symbol="SPX", strategy_type="iron_condor", quantity=1, legs=legs
     )
     paper_order_close(user=user, order_id=closed_order.pk, realized_pnl=Decimal("12.50"))

@@ -65,3 +65,25 @@ def test_data_migration_creates_and_removes_the_group():
 )
 def test_analyst_reads_but_cannot_write(analyst_client, url, status):
     assert analyst_client.get(url).status_code == status
+
+
+def test_the_group_is_kept_by_migrations_alone():
+    """No post_migrate handler (issue 10): the permissions come from the migration itself."""
+    from django.db.models.signals import post_migrate
+
+    receivers = [str(receiver) for receiver in post_migrate._live_receivers(None)[0]]
+    assert not [r for r in receivers if "analyst" in r.lower() or "accounts" in r.lower()], receivers
+    migration = importlib.import_module("accounts.migrations.0003_i10_analyst_permissions")
+    group = Group.objects.get(name=ANALYST_GROUP)
+    group.permissions.clear()
+
+    class Editor:
+        class connection:
+            alias = "default"
+
+    from django.apps import apps
+
+    migration.sync(apps, Editor)
+    codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert {("walkthrough", "view_progress"), ("journal", "view_tradesentimentlabel")} <= codenames
+    assert all(codename.startswith("view_") for _, codename in codenames)

@@ -138,10 +138,10 @@ def test_dsr_delete_revokes_the_person_s_keys_and_sessions(alice, bob, client):
 
 @pytest.mark.django_db(transaction=True)  # SQLite's schema editor needs to be outside a transaction
 def test_legacy_raw_drf_keys_become_digests_and_keep_working(alice):
-    """The data migration 0003_i12_api_key_digests, run on a database that had DRF's table."""
+    """The data migration 0004_i12_api_key_digests, run on a database that had DRF's table."""
     import importlib
 
-    migration = importlib.import_module("accounts.migrations.0003_i12_api_key_digests")
+    migration = importlib.import_module("accounts.migrations.0004_i12_api_key_digests")
     legacy_key = "0123456789abcdef0123456789abcdef01234567"
     with connection.schema_editor() as editor:
         editor.execute(

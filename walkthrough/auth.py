@@ -29,7 +29,10 @@ logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "wt_"
 # token_urlsafe(32) gives 43 characters of [A-Za-z0-9_-].
 TOKEN_RE = re.compile(r"^wt_[A-Za-z0-9_-]{43}$")
-UNAUTHORIZED_DETAIL = "Missing or invalid walkthrough token."
+# One body for every failure (SPEC W1); it also names the scheme the routes take (issue 10).
+UNAUTHORIZED_DETAIL = (
+    'Missing or invalid walkthrough token; send "Authorization: Bearer <walkthrough token>".'
+)
 
 
 def token_new() -> str:

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# One definition shared with the journal; importers may keep taking it from here.
+from trading.legs import StrategyType
 from walkthrough import scenarios
 
 
@@ -20,13 +22,6 @@ class Track(models.TextChoices):
 IntentBucket = models.TextChoices(
     "IntentBucket", [(value.upper(), (value, label)) for value, label in scenarios.bucket_choices()]
 )
-
-
-class StrategyType(models.TextChoices):
-    # Same order as journal.models.StrategyType so the OpenAPI schema shares one enum.
-    IRON_CONDOR = "iron_condor", "Iron condor"
-    VERTICAL_SPREAD = "vertical_spread", "Vertical spread"
-    COVERED_CALL = "covered_call", "Covered call"
 
 
 LAST_SCREEN = 5

@@ -2,106 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from trading.legs import LegSerializer, LegTicketMixin, StrategyType, legs_field
 from walkthrough import scenarios
-from walkthrough.models import IC_COLUMNS, IntentBucket, PaperTrade, StrategyType, Track
-
-MAX_QUANTITY = 1_000_000
-MAX_LEGS = 8
+from walkthrough.models import IC_COLUMNS, IntentBucket, PaperTrade, Track
 
 
-DECIMAL_PATTERN = r"^(?:0|[1-9]\d{0,6})(?:\.\d{1,4})?$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-
-
-@extend_schema_field({"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 12, "example": "5600"})
-class DecimalStringField(serializers.CharField):
-    """A positive decimal sent as a JSON string ("5600", "101.50"), returned exactly as sent."""
-
-    default_error_messages = {"invalid": 'Send a positive decimal as a string, e.g. "5600" or "101.50".'}
-    pattern = re.compile(DECIMAL_PATTERN)
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 12)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not self.pattern.fullmatch(data) or not float(data) > 0:
-            self.fail("invalid")
-        return data
-
-
-@extend_schema_field({"type": "string", "pattern": DATE_PATTERN, "maxLength": 10, "example": "2026-07-17"})
-class DateStringField(serializers.CharField):
-    """A calendar date as "YYYY-MM-DD", returned exactly as sent."""
-
-    default_error_messages = {"invalid": "Send a real date as YYYY-MM-DD."}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 10)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not re.fullmatch(DATE_PATTERN, data):
-            self.fail("invalid")
-        try:
-            dt.date.fromisoformat(data)
-        except ValueError:
-            self.fail("invalid")
-        return data
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: no strings, floats or booleans, so legs_json round-trips exactly."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-@extend_schema_serializer(component_name="WalkthroughLeg")
-class LegSerializer(serializers.Serializer):
-    """SPEC W7 leg. Every key is required; right/strike/expiry are null for an equity leg."""
-
-    FIELDS = ("action", "instrument", "right", "strike", "expiry", "quantity")
-
-    action = serializers.ChoiceField(choices=["buy", "sell"])
-    instrument = serializers.ChoiceField(choices=["option", "equity"])
-    right = serializers.ChoiceField(choices=["call", "put"], allow_null=True)
-    strike = DecimalStringField(allow_null=True)
-    expiry = DateStringField(allow_null=True)
-    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
-
-    def validate(self, attrs):
-        unknown = (
-            sorted(set(self.initial_data) - set(self.FIELDS)) if isinstance(self.initial_data, dict) else []
-        )
-        errors = {key: ["Unknown field."] for key in unknown}
-        option_fields = ("right", "strike", "expiry")
-        if attrs["instrument"] == "option":
-            errors.update({f: ["Required for an option leg."] for f in option_fields if attrs[f] is None})
-        else:
-            errors.update(
-                {f: ["Must be null for an equity leg."] for f in option_fields if attrs[f] is not None}
-            )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
-
-    def run_validation(self, data=serializers.empty):
-        self.initial_data = data
-        return super().run_validation(data)
-
-
-class TradeRequestSerializer(serializers.Serializer):
+class TradeRequestSerializer(LegTicketMixin, serializers.Serializer):
     strategy_type = serializers.ChoiceField(choices=StrategyType.choices)
-    legs = LegSerializer(many=True, min_length=1, max_length=MAX_LEGS)
+    legs = legs_field()
 
 
 class DoorRequestSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""The read-only Analyst group (SPEC A4). Its view permissions are synced after every migrate."""
+"""The read-only Analyst group (SPEC A4). Its view permissions: 0003_i10_analyst_permissions."""
 
 from django.db import migrations
 

@@ -66,12 +66,16 @@ def test_taxonomy_v1_is_seeded_with_structural_labels():
 
 def test_a_version_in_use_is_immutable(alice_label):
     v1 = alice_label.taxonomy_version
-    v1.pre_labels = [*v1.pre_labels, {"code": "extra", "display": "Extra"}]
+    before = list(v1.pre_labels)
     with pytest.raises(ConflictError):
-        v1.save()
+        services.taxonomy_version_update(
+            version=v1,
+            pre_labels=[*before, {"code": "extra", "display": "Extra"}],
+            post_labels=v1.post_labels,
+        )
     with pytest.raises(ConflictError):
         services.taxonomy_version_ensure_mutable(version=v1)
-    assert len(SentimentTaxonomyVersion.objects.get(version=1).pre_labels) == len(v1.pre_labels) - 1
+    assert SentimentTaxonomyVersion.objects.get(version=1).pre_labels == before
 
 
 def test_an_unused_version_can_still_change():
@@ -79,8 +83,10 @@ def test_an_unused_version_can_still_change():
         pre_labels=[{"code": "a", "display": "A"}], post_labels=[{"code": "b", "display": "B"}]
     )
     assert v2.version == 2
-    v2.pre_labels = [{"code": "a2", "display": "A2"}]
-    v2.save()
+    services.taxonomy_version_update(
+        version=v2, pre_labels=[{"code": "a2", "display": "A2"}], post_labels=v2.post_labels
+    )
+    assert SentimentTaxonomyVersion.objects.get(version=2).pre_codes() == {"a2"}
 
 
 @pytest.mark.parametrize(

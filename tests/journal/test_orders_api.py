@@ -99,18 +99,18 @@ def test_closed_or_cancelled_orders_do_not_change(alice, alice_client, state, ac
         (ticket(quantity=0), "quantity"),
         (ticket(quantity="many"), "quantity"),
         (ticket(quantity="1"), "quantity"),
-        (ticket(legs=[{**CONDOR_LEGS[0], "strike": 480}, *CONDOR_LEGS[1:]]), "legs"),
+        (ticket(legs=[{**CONDOR_LEGS[0], "strike": 480}, *CONDOR_LEGS[1:]]), "legs[0].strike"),
         (ticket(legs=[]), "legs"),
         (ticket(legs=CONDOR_LEGS[:3]), "legs"),
         (ticket(legs="not a list"), "legs"),
-        (ticket(legs=[{**CONDOR_LEGS[0], "right": None}, *CONDOR_LEGS[1:]]), "legs"),
-        (ticket(legs=[{**CONDOR_LEGS[0], "strike": "abc"}, *CONDOR_LEGS[1:]]), "legs"),
-        (ticket(legs=[{**CONDOR_LEGS[0], "expiry": "next friday"}, *CONDOR_LEGS[1:]]), "legs"),
-        (ticket(legs=[{**CONDOR_LEGS[0], "action": "hold"}, *CONDOR_LEGS[1:]]), "legs"),
+        (ticket(legs=[{**CONDOR_LEGS[0], "right": None}, *CONDOR_LEGS[1:]]), "legs[0].right"),
+        (ticket(legs=[{**CONDOR_LEGS[0], "strike": "abc"}, *CONDOR_LEGS[1:]]), "legs[0].strike"),
+        (ticket(legs=[{**CONDOR_LEGS[0], "expiry": "next friday"}, *CONDOR_LEGS[1:]]), "legs[0].expiry"),
+        (ticket(legs=[{**CONDOR_LEGS[0], "action": "hold"}, *CONDOR_LEGS[1:]]), "legs[0].action"),
         (ticket(strategy_type="covered_call", legs=CONDOR_LEGS), "legs"),
         (
             ticket(strategy_type="covered_call", legs=[{**COVERED_LEGS[0], "strike": "1"}, COVERED_LEGS[1]]),
-            "legs",
+            "legs[0].strike",
         ),
     ],
 )
@@ -126,7 +126,8 @@ def test_covered_call_ticket(alice_client):
         "/api/paper-orders/", ticket(strategy_type="covered_call", legs=COVERED_LEGS), format="json"
     )
     assert response.status_code == 201, response.json()
-    assert response.json()["legs"][1]["strike"] == "150.00"
+    # Stored and returned exactly as posted: "150" stays "150" (issue 10), never "150.00".
+    assert response.json()["legs"] == COVERED_LEGS
 
 
 def test_bad_close_pnl_is_400(alice_client, alice_order):

@@ -174,8 +174,11 @@ def test_a_taxonomy_edit_waits_for_a_label_insert_then_refuses(alice, monkeypatc
 
     def edit():
         version = SentimentTaxonomyVersion.objects.get(pk=v2.pk)
-        version.pre_labels = [{"code": "other_code", "display": "Another"}]
-        version.save()
+        services.taxonomy_version_update(
+            version=version,
+            pre_labels=[{"code": "other_code", "display": "Another"}],
+            post_labels=version.post_labels,
+        )
 
     try:
         assert reached.wait(timeout=10)

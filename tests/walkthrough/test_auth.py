@@ -14,7 +14,9 @@ from walkthrough import auth
 from walkthrough.models import Progress, Track
 
 API = "/api/walkthrough/"
-BODY_401 = {"detail": "Missing or invalid walkthrough token."}
+BODY_401 = {
+    "detail": 'Missing or invalid walkthrough token; send "Authorization: Bearer <walkthrough token>".'
+}
 
 
 def issue(*args) -> list[str]:

@@ -172,29 +172,29 @@ def test_covered_call_fixture_teaches_with_rule_breaking_options(serve):
 
 # Shape errors: (leg changes or whole body, error key)
 BAD_INPUT = [
-    ({"0.strike": 5300}, "legs"),
-    ({"0.strike": "5300.5.0"}, "legs"),
-    ({"0.strike": "abc"}, "legs"),
-    ({"0.strike": "-5300"}, "legs"),
-    ({"0.strike": "0"}, "legs"),
-    ({"0.strike": "1e3"}, "legs"),
-    ({"0.strike": "5300\n"}, "legs"),
-    ({"0.strike": " 5300"}, "legs"),
-    ({"0.strike": "9" * 400}, "legs"),
-    ({"0.expiry": "2026-02-30"}, "legs"),
-    ({"0.expiry": "17/07/2026"}, "legs"),
-    ({"0.expiry": 20260717}, "legs"),
-    ({"0.expiry": "2026-07-17\n"}, "legs"),
-    ({"0.quantity": 0}, "legs"),
-    ({"0.quantity": -1}, "legs"),
-    ({"0.quantity": 1.5}, "legs"),
-    ({"0.quantity": "1"}, "legs"),
-    ({"0.quantity": True}, "legs"),
-    ({"0.quantity": 10**30}, "legs"),
-    ({"0.action": "hold"}, "legs"),
-    ({"0.right": None}, "legs"),
-    ({"0.instrument": "future"}, "legs"),
-    ({"0.colour": "red"}, "legs"),
+    ({"0.strike": 5300}, "legs[0].strike"),
+    ({"0.strike": "5300.5.0"}, "legs[0].strike"),
+    ({"0.strike": "abc"}, "legs[0].strike"),
+    ({"0.strike": "-5300"}, "legs[0].strike"),
+    ({"0.strike": "0"}, "legs[0].strike"),
+    ({"0.strike": "1e3"}, "legs[0].strike"),
+    ({"0.strike": "5300\n"}, "legs[0].strike"),
+    ({"0.strike": " 5300"}, "legs[0].strike"),
+    ({"0.strike": "9" * 400}, "legs[0].strike"),
+    ({"0.expiry": "2026-02-30"}, "legs[0].expiry"),
+    ({"0.expiry": "17/07/2026"}, "legs[0].expiry"),
+    ({"0.expiry": 20260717}, "legs[0].expiry"),
+    ({"0.expiry": "2026-07-17\n"}, "legs[0].expiry"),
+    ({"0.quantity": 0}, "legs[0].quantity"),
+    ({"0.quantity": -1}, "legs[0].quantity"),
+    ({"0.quantity": 1.5}, "legs[0].quantity"),
+    ({"0.quantity": "1"}, "legs[0].quantity"),
+    ({"0.quantity": True}, "legs[0].quantity"),
+    ({"0.quantity": 10**30}, "legs[0].quantity"),
+    ({"0.action": "hold"}, "legs[0].action"),
+    ({"0.right": None}, "legs[0].right"),
+    ({"0.instrument": "future"}, "legs[0].instrument"),
+    ({"0.colour": "red"}, "legs[0].colour"),
 ]
 
 
@@ -236,7 +236,7 @@ def test_equity_leg_shape_is_checked(serve):
         "screen/3", {"strategy_type": "covered_call", "legs": _set("covered_call", **{"0.strike": "100"})}
     )
     assert response.status_code == 400
-    assert response.json()["legs"][0]["strike"] == ["Must be null for an equity leg."]
+    assert response.json()["legs[0].strike"] == ["Must be null for an equity leg."]
 
 
 def test_stale_scenario_after_kill_switch_is_409(serve, set_flags):

@@ -42,7 +42,7 @@ def legacy_keys_to_digests(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_analyst_group"),
+        ("accounts", "0003_i10_analyst_permissions"),
         ("knox", "0009_extend_authtoken_field"),
     ]
 

@@ -28,7 +28,7 @@ def labels_fillfactor_backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("journal", "0002_seed_taxonomy_v1"),
+        ("journal", "0003_i10_taxonomy_version_unique"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
