@@ -42,12 +42,15 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("name", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=32)),
                 ("cutoff", models.DateTimeField(help_text="Orders closed at or before this were swept.")),
                 ("ran_at", models.DateTimeField(help_text="Labels created before this were swept.")),
             ],
             options={
                 "db_table": "journal_lock_sweep_marks",
+                "constraints": [
+                    models.UniqueConstraint(fields=["name"], name="journal_locksweepmark_unique_name"),
+                ],
             },
         ),
         migrations.RemoveIndex(
