@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.api import ConflictError, RuleViolation
@@ -330,6 +330,40 @@ def survey_submit(
 
 def survey_answers(*, progress: Progress) -> dict[str, str]:
     return dict(SurveyAnswer.objects.filter(progress=progress).values_list("question_id", "answer"))
+
+
+# --- A2 funnel snapshot ---------------------------------------------------------------------
+
+
+def funnel_snapshot_refresh(*, now: dt.datetime | None = None) -> dict[str, float]:
+    """Recompute the whole-programme funnel of every group-by and store it (beat, issue 11).
+
+    Each group-by's five queries read one snapshot of the database (REPEATABLE READ on
+    PostgreSQL), so the stored numbers agree with each other as of `computed_at`; the row is
+    replaced in place, so the page reads either the old or the new one.
+    Returns the seconds each group-by took (for the task's log and the bench).
+    """
+    import time
+
+    from walkthrough import funnel
+    from walkthrough.models import FunnelSnapshot
+
+    took = {}
+    for by in funnel.GROUP_BY:
+        start = time.perf_counter()
+        # Only an outermost transaction can set its isolation (a caller's, e.g. a test's, rules).
+        own = connection.vendor == "postgresql" and not connection.in_atomic_block
+        with transaction.atomic():
+            if own:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            computed_at = now or timezone.now()
+            parts = funnel.funnel_parts(by=by, issued=funnel.IssuedRange())
+            FunnelSnapshot.objects.update_or_create(
+                by=by, defaults={"payload": parts, "computed_at": computed_at}
+            )
+        took[by] = round(time.perf_counter() - start, 3)
+    return took
 
 
 # --- W11 data duties -------------------------------------------------------------------------

@@ -296,6 +296,13 @@ def seed() -> dict[str, float]:
     start = time.perf_counter()
     _exec("VACUUM (ANALYZE)")  # visibility map for index-only scans, fresh statistics
     timings["vacuum analyze"] = time.perf_counter() - start
+    # What beat does every FUNNEL_SNAPSHOT_INTERVAL_SECONDS in production: the unfiltered funnel
+    # page reads this snapshot (issue 11). Untimed in the table; its cost is printed here.
+    from walkthrough.services import funnel_snapshot_refresh
+
+    start = time.perf_counter()
+    funnel_snapshot_refresh()
+    timings["funnel snapshot"] = time.perf_counter() - start
     return timings
 
 
@@ -546,6 +553,9 @@ def build_scenarios() -> tuple[list[Scenario], dict]:
             max_ms=300,
         )
     )
+    only = os.environ.get("BENCH_ONLY")  # a substring of scenario names: iterate on a few rows
+    if only:
+        s = [sc for sc in s if only in sc.name]
     return s, {"api_token": api.defaults["HTTP_AUTHORIZATION"]}
 
 
@@ -734,7 +744,7 @@ def main() -> None:
         seeded = seed()
         scenarios, context = build_scenarios()
         measure(scenarios)
-        extra = throughput(context["api_token"])
+        extra = [] if os.environ.get("BENCH_ONLY") else throughput(context["api_token"])
         rows = report(scenarios, extra, seeded)
         OUT.mkdir(exist_ok=True)
         (OUT / "results.json").write_text(
