@@ -88,9 +88,13 @@ class ScreenFilter(admin.SimpleListFilter):
         return [(str(n), label) for n, label in SCREENS.items()]
 
     def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
         if self.value() in {str(n) for n in SCREENS}:
             return queryset.filter(current_screen=int(self.value()))
-        return queryset
+        # A value outside the screens (a stale or hand-made link) is an empty list, as every
+        # fixed-choice filter does (docs/performance.md), never every tester.
+        return queryset.none()
 
 
 class ReachedFilter(admin.SimpleListFilter):
