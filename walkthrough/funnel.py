@@ -8,6 +8,10 @@ counted but not timed, and each time cell says how many testers it is made of.
 
 Every aggregate runs in the database; Python only adds up the per (bucket, track) rows the
 database returns (at most buckets x tracks rows, whatever the number of testers).
+
+Without a date range the admin page reads the beat-refreshed FunnelSnapshot instead (exact as
+of its time, and says so): exact percentiles over every tester take seconds at 1M testers
+(issue 11, docs/performance.md). The snapshot stores these same queries' rows (funnel_parts).
 """
 
 from __future__ import annotations
@@ -240,7 +244,7 @@ def _per_tester(issued: IssuedRange) -> bool:
     """A date range on PostgreSQL: drive the query from the range's testers (index range on
     wt_progress_created) and probe each one's rows by index (LATERAL), instead of the hash join
     over the whole child table the planner picks from its estimates (issue 11: 7-day range at
-    1M testers, trades 179 -> 40 ms, answers 282 -> 30 ms, first events 814 -> 160 ms).
+    1M testers, trades 179 -> 30 ms, answers 282 -> 18 ms, first events 814 -> 104 ms).
     Unbounded, the hash join over every row is the cheaper plan, and SQLite has no LATERAL."""
     return connection.vendor == "postgresql" and (issued.start is not None or issued.end is not None)
 
@@ -339,8 +343,9 @@ def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
     """Query 4: median and p90 of (first event of each screen - token issue), per group.
 
     `firsts` is one row per (tester, screen): the first event's delay, read in order from the
-    index wt_event_progress_screen_at. PostgreSQL then takes percentile_cont per group and for
-    the total in one pass (GROUPING SETS). SQLite has no percentile aggregate: it ranks with
+    index wt_event_progress_screen_at (for a range on PostgreSQL, one probe per tester of the
+    range). PostgreSQL then takes percentile_cont(ARRAY[0.5, 0.9]) (one sort for both) per
+    group and for the total in one pass (GROUPING SETS). SQLite has no percentile aggregate: it ranks with
     window functions and interpolates as percentile_cont does (position p * (n - 1), linear
     between its neighbours), the total being every row again (a two-row cross join).
     """

@@ -251,7 +251,8 @@ class ScreenEvent(models.Model):
         ]
         indexes = [
             # The funnel's time-to-step: first event per (tester, step), MIN(created_at) grouped
-            # by progress_id and screen, read from the index alone.
+            # by progress_id and screen, read from the index alone; for a date range one
+            # index-only probe per tester of the range (walkthrough.funnel, issue 11).
             models.Index(fields=["progress", "screen", "created_at"], name="wt_event_progress_screen_at"),
         ]
 

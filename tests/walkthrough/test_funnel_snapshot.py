@@ -121,3 +121,13 @@ def test_a_refresh_replaces_the_rows_and_beat_runs_it(cohort):
     schedule = settings.CELERY_BEAT_SCHEDULE["walkthrough-refresh-funnel-snapshot"]
     assert schedule["task"] == refresh_funnel_snapshot.name
     assert schedule["schedule"] == settings.FUNNEL_SNAPSHOT_INTERVAL_SECONDS
+
+
+@pytest.mark.postgres
+def test_postgresql_connections_run_without_jit():
+    # JIT compiled the funnel's aggregates for 160-820 ms each (docs/performance.md).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
