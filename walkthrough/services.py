@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.api import ConflictError, RuleViolation
@@ -89,19 +88,7 @@ def _touch(progress: Progress, *, reached: int, now: dt.datetime, fields: list[s
 
 
 def _locked(progress: Progress) -> Progress:
-    """The row, locked, with `has_trade` read in the same statement (issue 11: a trade POST in
-    five queries). Trades are only written under this lock, so the flag stays true to the
-    transaction; FOR UPDATE locks the progress row only, not the subquery's trades."""
-    return (
-        Progress.objects.select_for_update()
-        .annotate(has_trade=Exists(PaperTrade.objects.filter(progress=OuterRef("pk"))))
-        .get(pk=progress.pk)
-    )
-
-
-def _has_trade(progress: Progress) -> bool:
-    has_trade = getattr(progress, "has_trade", None)  # set by _locked
-    return PaperTrade.objects.for_progress(progress).exists() if has_trade is None else has_trade
+    return Progress.objects.select_for_update().get(pk=progress.pk)
 
 
 # --- W13 screen order ------------------------------------------------------------------------
@@ -136,7 +123,7 @@ def walkthrough_position(*, progress: Progress, flags: scenarios.Flags) -> Posit
     state machine (NULL bucket, any current_screen) thus continue where they were.
     """
     served = flags.resolve(progress.intent_bucket)
-    has_trade = _has_trade(progress)
+    has_trade = PaperTrade.objects.for_progress(progress).exists()
     reached = progress.current_screen
     if progress.intent_bucket is not None or progress.persona_answers is not None:
         reached = max(reached, SCENARIO)
@@ -197,7 +184,7 @@ def door_answer(
     now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)
-        if _has_trade(row):
+        if PaperTrade.objects.for_progress(row).exists():
             position = walkthrough_position(progress=row, flags=flags)
             raise _conflict(
                 position,
@@ -299,7 +286,6 @@ def paper_trade_create(
         trade = PaperTrade.objects.create(
             progress=row, strategy_type=strategy_type, legs_json=legs, filled_at=now, **columns
         )
-        row.has_trade = True  # trade.progress is this row: keep its flag true to the database
         _event(row, step=BUILDER, now=now, strategy_type=strategy_type)
         _touch(row, reached=REVIEW, now=now, fields=[])
     return trade
