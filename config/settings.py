@@ -161,6 +161,10 @@ if not DATABASES["default"].get("NAME"):
 # checks it is alive before reusing it after a request (CONN_HEALTH_CHECKS), so a restarted
 # database costs one failed check, not a failed request. 0 closes it after every request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No JIT (issue 11): the back office's aggregates cross PostgreSQL's jit_above_cost and then
+# spent 160-820 ms compiling for a query that runs in 30-150 ms (bench/plans: the funnel).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", 60))
 # The covering indexes' INCLUDE columns are PostgreSQL's (docs/performance.md); SQLite, for
 # development only, builds the same indexes without them, which is all W040 says.
@@ -367,6 +371,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 
 JOURNAL_LOCK_INTERVAL_SECONDS = _int("JOURNAL_LOCK_INTERVAL_SECONDS", 300, minimum=1)
+# How often beat recomputes the whole-programme funnel the admin shows "as of" (issue 11).
+FUNNEL_SNAPSHOT_INTERVAL_SECONDS = _int("FUNNEL_SNAPSHOT_INTERVAL_SECONDS", 600, minimum=60)
 
 # A static schedule: beat must run as exactly one instance (Procfile `beat`).
 CELERY_BEAT_SCHEDULE = {
@@ -377,6 +383,10 @@ CELERY_BEAT_SCHEDULE = {
     "journal-purge-cancelled-accounts": {
         "task": "journal.tasks.purge_cancelled_account_labels",
         "schedule": 3600.0,
+    },
+    "walkthrough-refresh-funnel-snapshot": {
+        "task": "walkthrough.tasks.refresh_funnel_snapshot",
+        "schedule": float(FUNNEL_SNAPSHOT_INTERVAL_SECONDS),
     },
     "walkthrough-purge-after-program": {
         "task": "walkthrough.tasks.purge_walkthrough_data",

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -406,7 +407,8 @@ class ProgressAdmin(admin.ModelAdmin):
         data = form.cleaned_data if form.is_bound else {}
         by = data.get("by") or "intent_bucket"
         issued = funnel.IssuedRange(data.get("start"), data.get("end"))
-        report = funnel.funnel_report(by=by, issued=issued)
+        # Without a range: the beat-refreshed snapshot, "as of" its time (issue 11); a range is live.
+        report = funnel.funnel_report(by=by, issued=issued, snapshot=True)
         if request.GET.get("format") == "csv":
             return funnel_csv(report)
         changelist = reverse("admin:walkthrough_progress_changelist")
@@ -419,6 +421,7 @@ class ProgressAdmin(admin.ModelAdmin):
             weeks=[_week_view(week, changelist) for week in report.weeks],
             survey_questions=scenarios.survey()["questions"],
             csv_query=_csv_query(request),
+            snapshot_minutes=settings.FUNNEL_SNAPSHOT_INTERVAL_SECONDS // 60,
         )
         return TemplateResponse(request, "admin/walkthrough/progress/cohort.html", context)
 
@@ -531,6 +534,8 @@ def funnel_csv(report: funnel.Funnel) -> HttpResponse:
     questions = scenarios.survey()["questions"]
     response = HttpResponse(content_type="text/csv")
     range_label = report.issued.label
+    if report.as_of:  # a snapshot's CSV says when its numbers are from
+        range_label += f"-as-of-{report.as_of.astimezone(dt.UTC):%Y%m%dT%H%MZ}"
     response["Content-Disposition"] = (
         f'attachment; filename="walkthrough-funnel-{report.by}-issued-{range_label}.csv"'
     )

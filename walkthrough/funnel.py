@@ -8,6 +8,10 @@ counted but not timed, and each time cell says how many testers it is made of.
 
 Every aggregate runs in the database; Python only adds up the per (bucket, track) rows the
 database returns (at most buckets x tracks rows, whatever the number of testers).
+
+Without a date range the admin page reads the beat-refreshed FunnelSnapshot instead (exact as
+of its time, and says so): exact percentiles over every tester take seconds at 1M testers
+(issue 11, docs/performance.md). The snapshot stores these same queries' rows (funnel_parts).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from django.db.models.functions import TruncWeek
 
 from walkthrough import scenarios
 from walkthrough.models import (
+    FunnelSnapshot,
     IntentBucket,
     PaperTrade,
     Progress,
@@ -167,6 +172,9 @@ class Funnel:
     issued: IssuedRange
     rows: list[FunnelRow]
     weeks: list[WeekRow]
+    # None: computed live for this request; else the time of the beat-refreshed snapshot the
+    # numbers come from (exact as of then; see FunnelSnapshot and docs/backoffice.md).
+    as_of: dt.datetime | None = None
 
     @property
     def total(self) -> FunnelRow:
@@ -216,11 +224,15 @@ def _project(by: str, bucket: str | None, track: str) -> tuple[str, str]:
 # --- the queries ------------------------------------------------------------------------------
 
 
-def _counts(by: str, testers) -> dict[tuple[str, str], dict[str, int]]:
+def _count_rows(testers) -> list[dict]:
     """Query 1: testers and testers per step, per (bucket, track), in one GROUP BY."""
     aggregates = {s.key: Count("id", filter=s.q) if s.q else Count("id") for s in STEPS}
+    return list(testers.values("intent_bucket", "track").annotate(**aggregates).order_by())
+
+
+def _counts(by: str, rows: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
     out: dict[tuple[str, str], dict[str, int]] = {}
-    for item in testers.values("intent_bucket", "track").annotate(**aggregates).order_by():
+    for item in rows:
         for key in (_project(by, item["intent_bucket"], item["track"]), TOTAL):
             row = out.setdefault(key, dict.fromkeys([s.key for s in STEPS], 0))
             for s in STEPS:
@@ -228,15 +240,88 @@ def _counts(by: str, testers) -> dict[tuple[str, str], dict[str, int]]:
     return out
 
 
-def _strategies(by: str, issued: IssuedRange) -> dict[tuple[str, str], dict[str, int]]:
-    """Query 2: testers with at least one trade of each strategy (re-fills don't inflate)."""
-    out: dict[tuple[str, str], dict[str, int]] = {}
-    rows = (
+def _per_tester(issued: IssuedRange) -> bool:
+    """A date range on PostgreSQL: drive the query from the range's testers (index range on
+    wt_progress_created) and probe each one's rows by index (LATERAL), instead of the hash join
+    over the whole child table the planner picks from its estimates (issue 11: 7-day range at
+    1M testers, trades 179 -> 30 ms, answers 282 -> 18 ms, first events 814 -> 104 ms).
+    Unbounded, the hash join over every row is the cheaper plan, and SQLite has no LATERAL."""
+    return connection.vendor == "postgresql" and (issued.start is not None or issued.end is not None)
+
+
+def _range_where(issued: IssuedRange) -> tuple[str, list]:
+    start, end = issued.bounds
+    where, params = [], []
+    if start:
+        where.append("p.created_at >= %s")
+        params.append(connection.ops.adapt_datetimefield_value(start))
+    if end:
+        where.append("p.created_at < %s")
+        params.append(connection.ops.adapt_datetimefield_value(end))
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _strategy_rows(issued: IssuedRange) -> list[dict]:
+    if _per_tester(issued):
+        where, params = _range_where(issued)
+        # DISTINCT per tester: testers with at least one trade of the strategy, as COUNT(DISTINCT).
+        # The index-only probe is wt_trade_progress_strategy.
+        sql = f"""
+            SELECT p.intent_bucket, p.track, t.strategy_type, COUNT(*)
+            FROM {Progress._meta.db_table} p
+            CROSS JOIN LATERAL (
+                SELECT DISTINCT t.strategy_type FROM {PaperTrade._meta.db_table} t
+                WHERE t.progress_id = p.id
+            ) t
+            {where}
+            GROUP BY p.intent_bucket, p.track, t.strategy_type"""  # noqa: S608 -- fixed fragments; dates are parameters
+        return [
+            {"progress__intent_bucket": b, "progress__track": tr, "strategy_type": st, "n": n}
+            for b, tr, st, n in _fetch(sql, params)
+        ]
+    return list(
         PaperTrade.objects.filter(issued.q("progress__"))
         .values("progress__intent_bucket", "progress__track", "strategy_type")
         .annotate(n=Count("progress", distinct=True))
         .order_by()
     )
+
+
+def _answer_rows(issued: IssuedRange) -> list[dict]:
+    if _per_tester(issued):
+        where, params = _range_where(issued)
+        # OFFSET 0 keeps the subquery a per-tester index probe (the unique (progress, question)
+        # index) rather than letting the planner flatten it back into a hash join.
+        sql = f"""
+            SELECT p.intent_bucket, p.track, a.question_id, a.answer, COUNT(*)
+            FROM {Progress._meta.db_table} p
+            CROSS JOIN LATERAL (
+                SELECT a.question_id, a.answer FROM {SurveyAnswer._meta.db_table} a
+                WHERE a.progress_id = p.id OFFSET 0
+            ) a
+            {where}
+            GROUP BY p.intent_bucket, p.track, a.question_id, a.answer"""  # noqa: S608 -- as above
+        return [
+            {"progress__intent_bucket": b, "progress__track": tr, "question_id": q, "answer": a, "n": n}
+            for b, tr, q, a, n in _fetch(sql, params)
+        ]
+    return list(
+        SurveyAnswer.objects.filter(issued.q("progress__"))
+        .values("progress__intent_bucket", "progress__track", "question_id", "answer")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def _strategies(by: str, rows: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
+    """Query 2: testers with at least one trade of each strategy (re-fills don't inflate)."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
     for item in rows:
         for key in (_project(by, item["progress__intent_bucket"], item["progress__track"]), TOTAL):
             row = out.setdefault(key, {})
@@ -244,15 +329,9 @@ def _strategies(by: str, issued: IssuedRange) -> dict[tuple[str, str], dict[str,
     return out
 
 
-def _survey(by: str, issued: IssuedRange) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
+def _survey(by: str, rows: list[dict]) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
     """Query 3: answers per (bucket, track, question, answer)."""
     out: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
-    rows = (
-        SurveyAnswer.objects.filter(issued.q("progress__"))
-        .values("progress__intent_bucket", "progress__track", "question_id", "answer")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
     for item in rows:
         for key in (_project(by, item["progress__intent_bucket"], item["progress__track"]), TOTAL):
             answers = out.setdefault(key, {}).setdefault(item["question_id"], {})
@@ -264,21 +343,14 @@ def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
     """Query 4: median and p90 of (first event of each screen - token issue), per group.
 
     `firsts` is one row per (tester, screen): the first event's delay, read in order from the
-    index wt_event_progress_screen_at. PostgreSQL then takes percentile_cont per group and for
-    the total in one pass (GROUPING SETS). SQLite has no percentile aggregate: it ranks with
+    index wt_event_progress_screen_at (for a range on PostgreSQL, one probe per tester of the
+    range). PostgreSQL then takes percentile_cont(ARRAY[0.5, 0.9]) (one sort for both) per
+    group and for the total in one pass (GROUPING SETS). SQLite has no percentile aggregate: it ranks with
     window functions and interpolates as percentile_cont does (position p * (n - 1), linear
     between its neighbours), the total being every row again (a two-row cross join).
     """
     events, progress = ScreenEvent._meta.db_table, Progress._meta.db_table
-    start, end = issued.bounds
-    where, params = [], []
-    if start:
-        where.append("p.created_at >= %s")
-        params.append(connection.ops.adapt_datetimefield_value(start))
-    if end:
-        where.append("p.created_at < %s")
-        params.append(connection.ops.adapt_datetimefield_value(end))
-    where_sql = f"WHERE {' AND '.join(where)}" if where else ""
+    where_sql, params = _range_where(issued)
     postgres = connection.vendor == "postgresql"
     if postgres:
         delay = "EXTRACT(EPOCH FROM (MIN(e.created_at) - p.created_at))"
@@ -292,6 +364,20 @@ def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
             {where_sql}
             GROUP BY p.id, e.screen
         )"""  # noqa: S608 -- only table names and fixed fragments; dates are parameters
+    if _per_tester(issued):
+        # A range: each tester's first event per screen from an index-only probe of
+        # wt_event_progress_screen_at, instead of a hash join over every event (_per_tester).
+        firsts = f"""
+        WITH firsts AS (
+            SELECT p.intent_bucket AS bucket, p.track AS track, f.screen AS screen,
+                   EXTRACT(EPOCH FROM (f.first_at - p.created_at)) AS d
+            FROM {progress} p
+            CROSS JOIN LATERAL (
+                SELECT e.screen, MIN(e.created_at) AS first_at FROM {events} e
+                WHERE e.progress_id = p.id GROUP BY e.screen
+            ) f
+            {where_sql}
+        )"""  # noqa: S608 -- as above
     by_bucket = by in {"intent_bucket", "bucket_track"}
     by_track = by in {"track", "bucket_track"}
     if postgres:
@@ -304,8 +390,7 @@ def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
         k2 = "CASE WHEN GROUPING(track) = 1 THEN '*' ELSE track END" if by_track else "'*'"
         sql = f"""{firsts}
             SELECT {k1}, {k2}, screen, COUNT(*),
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY d),
-                   percentile_cont(0.9) WITHIN GROUP (ORDER BY d)
+                   percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY d)
             FROM firsts
             GROUP BY GROUPING SETS (({", ".join([*columns, "screen"])}), (screen))"""  # noqa: S608
         return sql, params
@@ -337,11 +422,16 @@ def _timings_sql(by: str, issued: IssuedRange) -> tuple[str, list]:
     return sql, params
 
 
-def _timings(by: str, issued: IssuedRange) -> dict[tuple[tuple[str, str], int], Timing]:
+def _timing_rows(by: str, issued: IssuedRange) -> list[list]:
+    """(k1, k2, screen, timed, median, p90) per group: one sort serves both percentiles."""
     sql, params = _timings_sql(by, issued)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetch(sql, params)
+    if connection.vendor == "postgresql":
+        return [[k1, k2, screen, n, *(pair or (None, None))] for k1, k2, screen, n, pair in rows]
+    return [list(row) for row in rows]
+
+
+def _timings(rows: list[list]) -> dict[tuple[tuple[str, str], int], Timing]:
     return {
         ((k1, k2), screen): Timing(timed=n, median=_seconds(median), p90=_seconds(p90))
         for k1, k2, screen, n, median, p90 in rows
@@ -352,7 +442,7 @@ def _seconds(value) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def _weeks(testers) -> list[WeekRow]:
+def _week_rows(testers) -> list[list]:
     """Query 5: testers issued per ISO week (Monday, UTC) and how many of them completed."""
     rows = (
         testers.annotate(monday=TruncWeek("created_at"))
@@ -363,8 +453,16 @@ def _weeks(testers) -> list[WeekRow]:
     out = []
     for item in rows:
         monday = item["monday"].date() if isinstance(item["monday"], dt.datetime) else item["monday"]
+        out.append([monday.isoformat(), item["testers"], item["completed"]])
+    return out
+
+
+def _weeks(rows: list[list]) -> list[WeekRow]:
+    out = []
+    for monday_iso, testers, completed in rows:
+        monday = dt.date.fromisoformat(monday_iso)
         year, week, _ = monday.isocalendar()
-        out.append(WeekRow(year, week, monday, item["testers"], item["completed"]))
+        out.append(WeekRow(year, week, monday, testers, completed))
     return out
 
 
@@ -392,17 +490,55 @@ def _survey_questions(answers: dict[str, dict[str, int]]) -> list[SurveyQuestion
     return out
 
 
-def funnel_report(*, by: str = "intent_bucket", issued: IssuedRange | None = None) -> Funnel:
-    """The whole funnel page: five queries whatever the number of testers (SPEC A2)."""
+def funnel_parts(*, by: str, issued: IssuedRange) -> dict[str, list]:
+    """The five queries' rows, as JSON-able lists (what a FunnelSnapshot stores)."""
+    return funnel_parts_by(bys=[by], issued=issued)[by]
+
+
+def funnel_parts_by(*, bys: list[str], issued: IssuedRange) -> dict[str, dict[str, list]]:
+    """funnel_parts for several group-bys: the four queries at the finest grain (bucket, track)
+    run once and serve every group-by; only the times are a query per group-by (percentiles
+    do not add up)."""
+    for by in bys:
+        if by not in GROUP_BY:
+            raise ValueError(f"Group by one of {', '.join(GROUP_BY)}.")
+    testers = Progress.objects.filter(issued.q())
+    shared = {
+        "counts": _count_rows(testers),
+        "strategies": _strategy_rows(issued),
+        "answers": _answer_rows(issued),
+    }
+    timings = {by: _timing_rows(by, issued) for by in bys}
+    weeks = _week_rows(testers)
+    return {by: {**shared, "timings": timings[by], "weeks": weeks} for by in bys}
+
+
+def funnel_report(
+    *, by: str = "intent_bucket", issued: IssuedRange | None = None, snapshot: bool = False
+) -> Funnel:
+    """The whole funnel page: five queries whatever the number of testers (SPEC A2).
+
+    snapshot=True (the page without a date range): the beat-refreshed FunnelSnapshot of this
+    group-by, one query, its numbers exact as of its `computed_at` (Funnel.as_of); five live
+    queries only when no snapshot exists yet. Any date range is always live.
+    """
     if by not in GROUP_BY:
         raise ValueError(f"Group by one of {', '.join(GROUP_BY)}.")
     issued = issued or IssuedRange()
-    testers = Progress.objects.filter(issued.q())
-    counts = _counts(by, testers)
-    strategies = _strategies(by, issued)
-    survey = _survey(by, issued)
-    timings = _timings(by, issued)
-    weeks = _weeks(testers)
+    stored = None
+    if snapshot and issued.start is None and issued.end is None:
+        stored = FunnelSnapshot.objects.filter(by=by).first()
+    if stored is not None:
+        return _assemble(by, issued, stored.payload, as_of=stored.computed_at)
+    return _assemble(by, issued, funnel_parts(by=by, issued=issued))
+
+
+def _assemble(by: str, issued: IssuedRange, parts: dict, as_of: dt.datetime | None = None) -> Funnel:
+    counts = _counts(by, parts["counts"])
+    strategies = _strategies(by, parts["strategies"])
+    survey = _survey(by, parts["answers"])
+    timings = _timings(parts["timings"])
+    weeks = _weeks(parts["weeks"])
 
     rows = []
     for key in [*_group_keys(by), TOTAL]:
@@ -433,7 +569,7 @@ def funnel_report(*, by: str = "intent_bucket", issued: IssuedRange | None = Non
                 survey=_survey_questions(survey.get(key, {})),
             )
         )
-    return Funnel(by=by, issued=issued, rows=rows, weeks=weeks)
+    return Funnel(by=by, issued=issued, rows=rows, weeks=weeks, as_of=as_of)
 
 
 def headline() -> dict[str, int | float | None]:

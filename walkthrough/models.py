@@ -170,6 +170,10 @@ class PaperTrade(models.Model):
         ]
         indexes = [
             models.Index(fields=["progress", "-filled_at"], name="wt_trade_progress_filled"),
+            # The funnel's per-strategy split for a date range (walkthrough.funnel._strategy_rows):
+            # SELECT DISTINCT strategy_type ... WHERE progress_id = p.id per tester of the range,
+            # an index-only probe instead of a heap fetch per trade (issue 11).
+            models.Index(fields=["progress", "strategy_type"], name="wt_trade_progress_strategy"),
             # The back office trade changelist: ORDER BY filled_at DESC, id DESC LIMIT 100.
             models.Index(fields=["-filled_at", "-id"], name="wt_trade_filled_id"),
         ]
@@ -242,9 +246,34 @@ class ScreenEvent(models.Model):
         ]
         indexes = [
             # The funnel's time-to-step: first event per (tester, step), MIN(created_at) grouped
-            # by progress_id and screen, read from the index alone.
+            # by progress_id and screen, read from the index alone; for a date range one
+            # index-only probe per tester of the range (walkthrough.funnel, issue 11).
             models.Index(fields=["progress", "screen", "created_at"], name="wt_event_progress_screen_at"),
         ]
 
     def __str__(self) -> str:
         return f"screen {self.screen} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FunnelSnapshot(models.Model):
+    """The whole-programme funnel (no date range) of one group-by, as of `computed_at`.
+
+    A rollup refreshed by beat (walkthrough.services.funnel_snapshot_refresh): exact
+    percentiles over every tester cannot be computed in under a second at 1M testers (issue 11,
+    docs/performance.md), so the page without a range shows this and says "as of". `payload`
+    holds the rows of the funnel's five queries (walkthrough.funnel.funnel_parts), aggregates
+    only: no email, no token, no note.
+    """
+
+    by = models.TextField()
+    payload = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "beta_walkthrough_funnel_snapshots"
+        constraints = [
+            models.UniqueConstraint(fields=["by"], name="walkthrough_funnelsnapshot_unique_by"),
+        ]
+
+    def __str__(self) -> str:
+        return f"funnel by {self.by} as of {self.computed_at:%Y-%m-%d %H:%M}"

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.api import ConflictError, RuleViolation
@@ -339,6 +339,36 @@ def survey_submit(
 
 def survey_answers(*, progress: Progress) -> dict[str, str]:
     return dict(SurveyAnswer.objects.filter(progress=progress).values_list("question_id", "answer"))
+
+
+# --- A2 funnel snapshot ---------------------------------------------------------------------
+
+
+def funnel_snapshot_refresh(*, now: dt.datetime | None = None) -> int:
+    """Recompute the whole-programme funnel of every group-by and store it (beat, issue 11).
+
+    Every query reads one snapshot of the database (REPEATABLE READ on PostgreSQL), so all
+    stored numbers agree with each other as of `computed_at`: the four finest-grain queries once,
+    the times once per group-by (walkthrough.funnel.funnel_parts_by). Rows are replaced in
+    place, in the same transaction: the page reads either the old snapshot or the new one.
+    Returns how many group-bys were stored.
+    """
+    from walkthrough import funnel
+    from walkthrough.models import FunnelSnapshot
+
+    # Only an outermost transaction can set its isolation (a caller's, e.g. a test's, rules).
+    own = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if own:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        computed_at = now or timezone.now()
+        parts = funnel.funnel_parts_by(bys=list(funnel.GROUP_BY), issued=funnel.IssuedRange())
+        for by, payload in parts.items():
+            FunnelSnapshot.objects.update_or_create(
+                by=by, defaults={"payload": payload, "computed_at": computed_at}
+            )
+    return len(parts)
 
 
 # --- W11 data duties -------------------------------------------------------------------------
