@@ -589,7 +589,11 @@ def _load(port: int, path: str, headers: dict, *, seconds: float, requests: int,
 
 def throughput(api_token: str) -> list[dict]:
     port = _free_port()
-    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+    # Production settings, as deployed (the in-process scenarios keep DEBUG=1 for the admin's
+    # static files): DEBUG would log every query and offer the browsable API on the very
+    # requests being counted. Bare view and scenarios share the workers and the settings.
+    production = {"DEBUG": "0", "SECRET_KEY": "bench-" + "k" * 58, "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {**os.environ, **ENV, **production, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
