@@ -373,12 +373,16 @@ class LockSweepMark(models.Model):
     nothing due reads a few index pages instead of every closed order.
     """
 
-    name = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=32)
     cutoff = models.DateTimeField(help_text="Orders closed at or before this were swept.")
     ran_at = models.DateTimeField(help_text="Labels created before this were swept.")
 
     class Meta:
         db_table = "journal_lock_sweep_marks"
+        constraints = [
+            # One mark per sweep: concurrent sweeps queue on its row lock.
+            models.UniqueConstraint(fields=["name"], name="journal_locksweepmark_name_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} swept through {self.cutoff:%Y-%m-%d %H:%M:%S}"
