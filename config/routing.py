@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from django.http import HttpResponse, JsonResponse
@@ -16,8 +17,17 @@ _HEADERS_KEPT = ("Allow", "WWW-Authenticate", "Retry-After")
 
 
 def _resolves(path: str, urlconf) -> bool:
+    return _resolver_matches(get_resolver(urlconf), path)
+
+
+@functools.lru_cache(maxsize=2048)
+def _resolver_matches(resolver, path: str) -> bool:
+    """Whether `resolver` (one URLconf: a changed ROOT_URLCONF is another resolver) matches
+    `path`. Cached: the answer never changes for a URLconf, and this check ran the whole URL
+    resolution a second time on every API request (issue 11, throughput). Bounded, so a
+    client sending endless distinct paths costs memory for 2048 of them at most."""
     try:
-        get_resolver(urlconf).resolve(path)
+        resolver.resolve(path)
     except Resolver404:
         return False
     return True

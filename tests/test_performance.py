@@ -129,3 +129,20 @@ def test_a_value_outside_the_fixed_choices_is_never_a_500(office, rows, query):
     assert response.status_code in (200, 302)
     if response.status_code == 200:
         assert response.context["cl"].result_count == 0
+
+
+@pytest.mark.postgres
+def test_journal_tables_never_start_parallel_workers():
+    """The backtest page at 1M labels spent 44 of its 57 ms starting a parallel worker that
+    the planner chose on a 1 % row estimate (issue 11; docs/performance.md). Every journal read
+    is one user's index range: the tables say no parallel workers, whatever the estimate."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
+            [["paper_orders", "trade_sentiment_labels"]],
+        )
+        options = {name: set(opts or ()) for name, opts in cursor.fetchall()}
+    assert {name: "parallel_workers=0" in opts for name, opts in options.items()} == {
+        "paper_orders": True,
+        "trade_sentiment_labels": True,
+    }

@@ -343,6 +343,22 @@ class Scenario:
 SKIP = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET ")  # not queries
 
 
+def _is_query(sql: str) -> bool:
+    """A round trip that reads or writes rows. `SET LOCAL …; SELECT …` (a planner setting sent
+    with its statement, journal.models) is one query: only a lone SET is not."""
+    return not sql.upper().startswith(SKIP) or ";" in sql
+
+
+def _planner_prefix(sql: str) -> tuple[str, str]:
+    """Split a leading `SET LOCAL …;` (or several) from the statement it travels with."""
+    prefix = ""
+    while sql.upper().startswith("SET LOCAL ") and ";" in sql:
+        head, sql = sql.split(";", 1)
+        prefix += f"{head};"
+        sql = sql.lstrip()
+    return prefix, sql
+
+
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
 
@@ -352,8 +368,11 @@ def _replay(statements: list[str]) -> Callable[[], None]:
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
-                if cursor.description:
-                    cursor.fetchall()
+                while True:  # every result of a `SET LOCAL …; SELECT …` round trip
+                    if cursor.description:
+                        cursor.fetchall()
+                    if not cursor.nextset():
+                        break
 
     return run
 
@@ -361,16 +380,19 @@ def _replay(statements: list[str]) -> Callable[[], None]:
 def _explain(scenario: Scenario, statements: list[str]) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of every statement; the slowest by execution time first."""
     plans = []
-    for sql in statements:
+    for statement in statements:
+        settings_sent, sql = _planner_prefix(statement)
         if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT", "DELETE", "WITH")):
             continue  # e.g. the paginator's own EXPLAIN
         with transaction.atomic():
             with connection.cursor() as cursor:
+                if settings_sent:
+                    cursor.execute(settings_sent)  # the plan the statement really gets
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
                 lines = [row[0] for row in cursor.fetchall()]
             transaction.set_rollback(True)  # EXPLAIN ANALYZE of a write executes it
         took = next((float(x.split()[2]) for x in lines if x.startswith("Execution Time")), 0.0)
-        plans.append((took, sql, lines))
+        plans.append((took, statement, lines))
     plans.sort(key=lambda item: -item[0])
     text = [f"-- {scenario.name}: {len(plans)} statement(s), the main (slowest) one first\n"]
     for took, sql, lines in plans:
@@ -396,9 +418,7 @@ def measure(scenarios: list[Scenario]) -> None:
             scenario.reset()
         with CaptureQueriesContext(connection) as captured:
             scenario.run()
-        scenario.statements = [
-            q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(SKIP)
-        ]
+        scenario.statements = [q["sql"] for q in captured.captured_queries if _is_query(q["sql"])]
         scenario.queries = len(scenario.statements)
         if scenario.rows:
             scenario.rows_done = scenario.rows()
@@ -609,7 +629,12 @@ def _load(port: int, path: str, headers: dict, *, seconds: float, requests: int,
 
 def throughput(api_token: str) -> list[dict]:
     port = _free_port()
-    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+    # Production settings, as deployed (the in-process scenarios keep DEBUG=1 for the admin's
+    # static files): DEBUG would log every query and offer the browsable API on the very
+    # requests being counted. Bare view and scenarios share the workers and the settings.
+    # The same SECRET_KEY: walkthrough token digests derive from it (BETA_TOKEN_SECRET).
+    production = {"DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {**os.environ, **ENV, **production, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
