@@ -51,11 +51,12 @@ def downloads(browser, tmp_path):
 
 
 def downloaded(driver, folder: Path) -> Path:
-    """The one finished download in `folder` (Chromium writes *.crdownload until it is done)."""
+    """The one finished download in `folder`: a non-empty *.csv (Chromium writes *.crdownload,
+    or a hidden temporary file, until it is done; the final name can appear before its bytes)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     def done(_):
-        files = [f for f in folder.iterdir() if not f.name.endswith(".crdownload")]
+        files = [f for f in folder.glob("*.csv") if f.stat().st_size > 0]
         return files[0] if files else False
 
     return WebDriverWait(driver, 15).until(done)
