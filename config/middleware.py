@@ -49,19 +49,16 @@ class BoundedStream(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
+        return self._take(self._stream.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._take(self._stream.readline, size)
+
+    def _take(self, reader, size: int | None) -> bytes:
         # Never ask for more than one byte past the cap, whatever the caller wants.
         room = self._limit + 1 - self._read
         size = room if size is None or size < 0 else min(size, room)
-        chunk = self._stream.read(size) if size > 0 else b""
-        self._read += len(chunk)
-        if self._read > self._limit:
-            raise BodyTooLarge
-        return chunk
-
-    def readline(self, size: int = -1) -> bytes:
-        room = self._limit + 1 - self._read
-        size = room if size is None or size < 0 else min(size, room)
-        chunk = self._stream.readline(size) if size > 0 else b""
+        chunk = reader(size) if size > 0 else b""
         self._read += len(chunk)
         if self._read > self._limit:
             raise BodyTooLarge
