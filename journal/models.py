@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, models
+from django.db import connection, connections, models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -386,3 +386,45 @@ class LockSweepMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} swept through {self.cutoff:%Y-%m-%d %H:%M:%S}"
+
+
+class LabelTallyQuerySet(models.QuerySet):
+    def count_for_user(self, user) -> int:
+        """The user's label count without counting their rows (0 for a user with no labels).
+
+        One primary-key read on every label list page: plain SQL, because compiling the
+        ORM query cost more than running it (issue 11, docs/performance.md).
+        """
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(f"SELECT labels FROM {self.model._meta.db_table} WHERE user_id = %s", [user.id])  # noqa: S608
+            row = cursor.fetchone()
+        return row[0] if row else 0
+
+
+class LabelTally(models.Model):
+    """How many labels each user has, kept by database triggers (issue 11, docs/performance.md).
+
+    The unfiltered label list reports an exact `count` (docs/api.md); counting 10,000 rows of
+    one user scattered through a table that the lock sweep keeps updating read thousands of heap
+    pages per request. Triggers on the label table (migration 0006) keep this row in step with
+    every INSERT and DELETE whatever issues it: the services, the purge, a cascade from a deleted
+    account, the admin. Nothing in Python writes it. A label's user never changes (no service
+    writes `user_id` after the insert), so UPDATE needs no trigger.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    labels = models.BigIntegerField(default=0)
+
+    objects = LabelTallyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "journal_label_tallies"
+        constraints = [
+            # A trigger bug that drifts below zero fails the write instead of serving a bad count.
+            models.CheckConstraint(condition=Q(labels__gte=0), name="journal_labeltally_labels_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labels} label(s) of user #{self.user_id}"

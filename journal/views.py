@@ -22,8 +22,14 @@ from config.api import RuleViolation
 from flags.permissions import FlagGateMixin, flag_required
 from flags.store import is_enabled
 from journal import services
-from journal.filters import BacktestFilter, LabelFilter
-from journal.models import BacktestPageRows, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
+from journal.filters import LIST_PARAMS, BacktestFilter, LabelFilter
+from journal.models import (
+    BacktestPageRows,
+    LabelTally,
+    PaperOrder,
+    SentimentTaxonomyVersion,
+    TradeSentimentLabel,
+)
 from journal.serializers import (
     BACKTEST_ROW_COLUMNS,
     LABEL_LIST_COLUMNS,
@@ -52,25 +58,20 @@ CONFLICT = OpenApiResponse(description="Conflicts with the current state (duplic
 BAD_REQUEST = OpenApiResponse(description="Invalid input; field errors.")
 
 
-class JournalPagination(PageNumberPagination):
-    """DRF's paging, except that an empty `?page=` is an invalid page (404), not page 1."""
-
-    def get_page_number(self, request, paginator):
-        if request.query_params.get(self.page_query_param) == "":
-            raise NotFound("Invalid page.")
-        return super().get_page_number(request, paginator)
-
-
 class _CountedPaginator(DjangoPaginator):
-    """A Django paginator told its row count: the backtest summary has just counted them."""
+    """A Django paginator told its row count instead of running COUNT(*)."""
 
     def __init__(self, object_list, per_page, *, count: int, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.__dict__["count"] = count  # the cached_property's slot
 
 
-class BacktestPagination(JournalPagination):
-    """Page of backtest rows plus a `summary` over every matching row, not just this page."""
+class JournalPagination(PageNumberPagination):
+    """DRF's paging, except that an empty `?page=` is an invalid page (404), not page 1.
+
+    A view that already knows how many rows match (the backtest summary has just counted them;
+    the unfiltered label list has the user's tally) sets `known_count`, and no COUNT(*) runs.
+    """
 
     known_count: int | None = None
 
@@ -78,6 +79,15 @@ class BacktestPagination(JournalPagination):
         if self.known_count is None:
             return DjangoPaginator(queryset, page_size)
         return _CountedPaginator(queryset, page_size, count=self.known_count)
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) == "":
+            raise NotFound("Invalid page.")
+        return super().get_page_number(request, paginator)
+
+
+class BacktestPagination(JournalPagination):
+    """Page of backtest rows plus a `summary` over every matching row, not just this page."""
 
     def get_paginated_response_schema(self, schema):
         paginated = super().get_paginated_response_schema(schema)
@@ -182,7 +192,12 @@ class SentimentLabelViewSet(FlagGateMixin, viewsets.GenericViewSet):
     def list(self, request):
         # `.values()` rows, not model instances: LabelSerializer's JSON for a fraction of the
         # cost (issue 11; journal.serializers.label_list_items).
-        rows = self.filter_queryset(self.get_queryset()).values(*LABEL_LIST_COLUMNS)
+        rows = self.get_queryset().values(*LABEL_LIST_COLUMNS)
+        if set(request.query_params) - set(LIST_PARAMS):
+            rows = self.filter_queryset(rows)  # filters, and a 400 for a parameter it does not take
+        else:
+            # Every label of the user: the trigger-kept tally is that count (journal.models).
+            self.paginator.known_count = LabelTally.objects.count_for_user(request.user)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(label_list_items(page))
 
