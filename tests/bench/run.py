@@ -23,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -74,9 +76,15 @@ if _parsed.scheme not in {"postgres", "postgresql"} or not BENCH_DB:
     sys.exit("BENCH_DATABASE_URL must be postgres://user@host:port/NAME (the bench creates and drops NAME)")
 ADMIN_URL = urllib.parse.urlunsplit(_parsed._replace(path="/postgres"))
 
+# Production settings (DEBUG=0: no per-query debug logging, the manifest static storage), with
+# the static files collected into a directory of the bench's own; plain HTTP on loopback.
+STATIC_DIR = Path(tempfile.mkdtemp(prefix="raxx-bench-static-"))
 ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
-    "DEBUG": "1",  # admin pages need the finder-based static files; same for scenario and floor
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "STATIC_ROOT": str(STATIC_DIR),
     "SECURE_SSL_REDIRECT": "0",
     "DATABASE_URL": BENCH_URL,
     "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),
@@ -660,12 +668,9 @@ def _load(port: int, path: str, headers: dict, *, seconds: float, requests: int,
 
 def throughput(api_token: str) -> list[dict]:
     port = _free_port()
-    # Production settings, as deployed (the in-process scenarios keep DEBUG=1 for the admin's
-    # static files): DEBUG would log every query and offer the browsable API on the very
-    # requests being counted. Bare view and scenarios share the workers and the settings.
-    # The same SECRET_KEY: walkthrough token digests derive from it (BETA_TOKEN_SECRET).
-    production = {"DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1"}
-    env = {**os.environ, **ENV, **production, "PYTHONPATH": str(ROOT)}
+    # The in-process scenarios' production settings (ENV), whose SECRET_KEY the walkthrough
+    # token digests derive from (BETA_TOKEN_SECRET). Bare view and scenarios share the workers.
+    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -807,6 +812,7 @@ def main() -> None:
     started = time.perf_counter()
     try:
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         seeded = seed()
         scenarios, context = build_scenarios()
         measure(scenarios)
@@ -819,6 +825,7 @@ def main() -> None:
         print(f"wrote bench/results.json and bench/plans/ in {time.perf_counter() - started:.0f}s")
     finally:
         connection.close()
+        shutil.rmtree(STATIC_DIR, ignore_errors=True)
         if not os.environ.get("BENCH_KEEP"):
             _drop_database()
 
