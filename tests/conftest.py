@@ -37,6 +37,13 @@ def _isolated_flags(monkeypatch):
 
 
 @pytest.fixture
+def flags_stay_cached(settings):
+    """For tests that warm the flag cache and then count queries: the 2 s production TTL
+    would let a stalled machine count one more query (the override table re-read)."""
+    settings.FLAGS_CACHE_SECONDS = 3600
+
+
+@pytest.fixture
 def set_flags():
     """`set_flags(FLAG_SENTIMENT_JOURNAL=True)`: in memory, undone after the test (SPEC F7)."""
     stack = []

@@ -9,25 +9,18 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-from tests.processes import PROD_ENV, ROOT, clean_env
+from tests.processes import PROD_ENV, ROOT, ProcessOutput, clean_env
 
 
 def _procfile() -> dict[str, str]:
     lines = (ROOT / "Procfile").read_text().splitlines()
     return dict(line.split(": ", 1) for line in lines if line.strip())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -44,7 +37,6 @@ def test_procfile_declares_the_four_process_types():
 
 
 def test_the_procfile_web_process_serves_admin_docs_and_static_files(tmp_path):
-    port = _free_port()
     env = clean_env(
         {
             **PROD_ENV,
@@ -52,7 +44,7 @@ def test_the_procfile_web_process_serves_admin_docs_and_static_files(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback
             "STATIC_ROOT": str(tmp_path / "static"),
-            "PORT": str(port),
+            "PORT": "0",  # gunicorn binds a free port and says which (tests.processes.ProcessOutput)
             "WEB_CONCURRENCY": "1",
         }
     )
@@ -66,8 +58,12 @@ def test_the_procfile_web_process_serves_admin_docs_and_static_files(tmp_path):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    reader = ProcessOutput(web)
+    port = reader.port(timeout=60)
     base = f"http://127.0.0.1:{port}"
     try:
+        if port is None:
+            raise AssertionError("gunicorn never said which port it listens on")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and web.poll() is None:
             try:
@@ -80,8 +76,10 @@ def test_the_procfile_web_process_serves_admin_docs_and_static_files(tmp_path):
         css = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login)
         css_status = _get(base + css.group(1))[0] if css else None
     finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        output = web.communicate(timeout=30)[0].decode(errors="replace")
+        if web.poll() is None:
+            os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
+        output = reader.text()
 
     assert login_status == 200, output[-3000:]
     assert docs_status == 200 and "swagger-ui" in docs, output[-3000:]

@@ -16,7 +16,7 @@ def test_operator_browses_labels_without_seeing_notes(admin_browser, live_server
 
     from tests.journal.factories import LabelFactory, seed_taxonomy_v1
 
-    seed_taxonomy_v1()  # a transactional test may have flushed the migration's seed
+    version = seed_taxonomy_v1()  # a transactional test may have flushed the migration's seed
     trader = UserFactory(username="carol", email="carol@example.com")
     label = LabelFactory(user=trader, journal_note=NOTE)
 
@@ -35,5 +35,7 @@ def test_operator_browses_labels_without_seeing_notes(admin_browser, live_server
     # Read-only: no save button on a label.
     assert not admin_browser.find_elements(By.NAME, "_save")
 
-    admin_browser.get(f"{live_server.url}/admin/journal/sentimenttaxonomyversion/1/change/")
+    # By primary key, which is not 1 on PostgreSQL once a flush has re-seeded the version.
+    admin_browser.get(f"{live_server.url}/admin/journal/sentimenttaxonomyversion/{version.pk}/change/")
+    assert f"/sentimenttaxonomyversion/{version.pk}/change/" in admin_browser.current_url
     assert not admin_browser.find_elements(By.NAME, "_save"), "a version in use is read-only"

@@ -95,6 +95,7 @@ def test_clearing_an_override_falls_back_to_the_environment(monkeypatch):
     ]
 
 
+@pytest.mark.usefixtures("flags_stay_cached")
 def test_warm_cache_costs_no_query_per_request(db, django_assert_num_queries):
     middleware = FlagSnapshotMiddleware(lambda request: HttpResponse(str(request.flags.is_enabled(FLAG))))
     with django_assert_num_queries(1):  # cold: one read of the override table
@@ -151,6 +152,7 @@ def test_flags_are_read_without_a_request_for_celery_tasks():
     assert is_enabled(FLAG, request=None) is True
 
 
+@pytest.mark.usefixtures("flags_stay_cached")
 def test_a_real_gated_request_costs_no_query_on_a_warm_cache(client, db, django_assert_num_queries):
     client.get("/api/sentiment-labels/")  # warms the cache
     with django_assert_num_queries(0):

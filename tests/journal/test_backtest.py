@@ -138,6 +138,7 @@ def _fill(user, n: int) -> None:
         LabelFactory(user=user, trade=order, pre_label="planned_setup", post_label="closed_early")
 
 
+@pytest.mark.usefixtures("flags_stay_cached")
 @pytest.mark.parametrize("rows", [3, 60])
 def test_a_constant_number_of_queries_at_any_size(
     journal_on, alice, alice_client, django_assert_max_num_queries, rows
@@ -152,6 +153,7 @@ def test_a_constant_number_of_queries_at_any_size(
     assert len(response.json()["results"]) == min(rows, 50)
 
 
+@pytest.mark.usefixtures("flags_stay_cached")
 def test_label_list_is_constant_in_queries_too(
     journal_on, alice, alice_client, django_assert_max_num_queries
 ):

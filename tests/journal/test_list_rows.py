@@ -91,6 +91,7 @@ def test_backtest_items_are_backtest_row_serializer_output(journal_on, alice_cli
     assert SENTINEL_NOTE not in str(body)
 
 
+@pytest.mark.usefixtures("flags_stay_cached")
 @pytest.mark.parametrize(
     "url",
     [

@@ -132,7 +132,18 @@ def test_session_users_are_not_testers(alice_client):
     assert alice_client.get(API).status_code == 401
 
 
+@pytest.fixture
+def one_window(monkeypatch):
+    """The failure count lives in fixed windows of the real clock's minutes: a test that counts
+    N failures must not see the minute turn half-way (its count would restart; about one CI
+    run in 300 did). Every request of the test reads the same instant, 30 s into a minute.
+    `test_the_failure_window_passes` tests the turn itself."""
+    instant = 1_800_000_030.0  # 1_800_000_000 is a whole minute
+    monkeypatch.setattr(auth.AuthFailureThrottle, "timer", staticmethod(lambda: instant))
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("one_window")
 def test_failures_are_throttled_and_successes_are_not_counted(make_tester, monkeypatch):
     monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "3/min", raising=False)
     tess = make_tester()
@@ -152,6 +163,7 @@ def test_failures_are_throttled_and_successes_are_not_counted(make_tester, monke
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("one_window")
 def test_behind_a_shared_address_one_client_s_failures_lock_out_no_valid_tester(make_tester, settings):
     """Issue 12: Heroku with NUM_PROXIES=0 puts every tester behind the router's address."""
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
@@ -164,6 +176,7 @@ def test_behind_a_shared_address_one_client_s_failures_lock_out_no_valid_tester(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("one_window")
 def test_a_forged_forwarded_for_header_does_not_reset_the_count(monkeypatch):
     monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "3/min", raising=False)
     statuses = [
@@ -174,6 +187,7 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_count(monkeypatch):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("one_window")
 def test_behind_one_proxy_each_client_address_has_its_own_count(monkeypatch, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     monkeypatch.setattr(auth.AuthFailureThrottle, "rate", "2/min", raising=False)
@@ -187,6 +201,7 @@ def test_behind_one_proxy_each_client_address_has_its_own_count(monkeypatch, set
     assert other_client == 401
 
 
+@pytest.mark.usefixtures("one_window")
 def test_concurrent_attempts_cannot_overshoot_the_limit(monkeypatch):
     """The count is an atomic increment, not a read then a write: 40 racing guesses, 5 pass."""
     import threading

@@ -321,6 +321,7 @@ def test_simple_builder_serves_the_iron_condor_but_a_covered_call_tester_trades_
     assert built.json()["strategy_type"] == "covered_call"
 
 
+@pytest.mark.usefixtures("flags_stay_cached")
 def test_a_trade_post_costs_at_most_five_queries(serve):
     """Issue 11 target: token lookup, the progress row lock, the insert, the progress update
     (4 today), with room for the screen-event row of SPEC W14. Savepoints are the test's own
