@@ -175,3 +175,46 @@ def test_migration_0006_counts_the_labels_already_there_and_reverses():
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert tallies() == counted() == {alice.pk: 3}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_first_labels_and_a_journal_delete_keep_the_tally_exact():
+    """Statement triggers under concurrency: eight first-ever labels of one user at once (each
+    trigger's INSERT … ON CONFLICT meets the others'), then labels racing a whole-journal
+    delete. The tally ends equal to a real count either way."""
+    import threading
+
+    seed_taxonomy_v1()  # a transactional test's flush empties the migration's seed
+    alice = UserFactory()
+    orders = [PaperOrderFactory(user=alice) for _ in range(12)]
+
+    def race(work) -> None:
+        barrier = threading.Barrier(len(work))
+        errors: list[BaseException] = []
+
+        def run(job):
+            try:
+                barrier.wait(timeout=10)
+                job()
+            except BaseException as error:  # reported below, not lost in the thread
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run, args=(job,)) for job in work]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not errors, errors
+
+    def labelling(order):
+        return lambda: services.label_create(user=alice, trade_id=order.pk, pre_label="planned_setup")
+
+    race([labelling(order) for order in orders[:8]])
+    assert tallies() == counted() == {alice.pk: 8}
+
+    race([*(labelling(order) for order in orders[8:]), lambda: services.journal_delete_all(user=alice)])
+    assert tallies() == counted()
+    assert counted().get(alice.pk, 0) in range(0, 5)
