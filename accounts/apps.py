@@ -6,7 +6,3 @@ class AccountsConfig(AppConfig):
     # (accounts/migrations/0003_i10_analyst_permissions.py), not by a post_migrate handler.
     name = "accounts"
     verbose_name = "Accounts"
-
-    def ready(self) -> None:
-        # Project-wide start-up checks (issue 12); config/ is not an app, so they register here.
-        from config import checks  # noqa: F401

@@ -16,6 +16,8 @@ from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
+from config.throttling import APIKeyFailureThrottle
+
 # Knox keys are 64 hex characters; keys migrated from DRF's tokens are 40 (0004_i12_api_key_digests).
 KEY_RE = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 INVALID = "Invalid token."
@@ -29,6 +31,17 @@ class APIKeyAuthentication(KnoxTokenAuthentication):
     """
 
     def authenticate(self, request):
+        try:
+            return self._authenticate(request)
+        except exceptions.AuthenticationFailed:
+            # SPEC P5: failures per client address, like walkthrough tokens (SPEC W1); a valid
+            # key never reaches this counter, so it always passes.
+            throttle = APIKeyFailureThrottle()
+            if not throttle.attempt(request):
+                raise exceptions.Throttled(wait=throttle.wait()) from None
+            raise
+
+    def _authenticate(self, request):
         auth = get_authorization_header(request).split()
         ours = len(auth) == 2 and auth[0].lower() == self.authenticate_header(request).lower().encode()
         if ours and not KEY_RE.match(auth[1]):

@@ -1,12 +1,14 @@
-"""API plumbing shared by every app: domain errors and the JSON exception handler (SPEC 0)."""
+"""API plumbing: the JSON exception handler that maps domain errors to statuses (SPEC 0)."""
 
 from __future__ import annotations
 
 import logging
+import random
 import re
 
 import kombu.exceptions
 import redis.exceptions
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError as DatabaseUnavailable
@@ -16,48 +18,26 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+# The domain errors live on the ground floor (core/), so every app can raise them; they are
+# re-exported here beside the handler that maps them to statuses.
+from core.errors import NOT_FOUND_BODY, ConflictError, DomainError, NotFoundError, RuleViolation
+
 logger = logging.getLogger(__name__)
 
-# A dependency that is down or timing out (issue 12): the client should retry, not see a 500.
+# A dependency that is down or timing out: the client should retry, not see a 500.
 DEPENDENCY_ERRORS = (
     DatabaseUnavailable,
     kombu.exceptions.OperationalError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
-RETRY_AFTER_SECONDS = 30
 SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,19}")
 
-# One body for every 404: a hidden row, another user's row, a flag-off route and an unknown
-# URL must be indistinguishable (SPEC F5, J5).
-NOT_FOUND_BODY = {"detail": "Not found."}
 
-
-class DomainError(Exception):
-    """A business rule said no; services raise these and the handler maps them to a status."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, detail: str | dict | list):
-        super().__init__(detail if isinstance(detail, str) else repr(detail))
-        self.detail = detail
-
-
-class RuleViolation(DomainError):
-    """Bad input that only the domain can judge (400). `detail` may be a field→messages dict."""
-
-
-class NotFoundError(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
-
-    def __init__(self, detail: str = "Not found."):
-        super().__init__(NOT_FOUND_BODY["detail"])
-
-
-class ConflictError(DomainError):
-    """The request is well-formed but clashes with the current state (409)."""
-
-    status_code = status.HTTP_409_CONFLICT
+def retry_after_seconds() -> int:
+    """A 503's Retry-After: RETRY_AFTER_SECONDS to twice that, jittered (settings)."""
+    base = settings.RETRY_AFTER_SECONDS
+    return random.randint(base, 2 * base)  # noqa: S311 - spreading retries, not a secret
 
 
 def exception_handler(exc, context):
@@ -67,7 +47,7 @@ def exception_handler(exc, context):
             {"detail": "Service temporarily unavailable. Retry in a moment (see Retry-After)."},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Retry-After"] = str(retry_after_seconds())
         return response
     if isinstance(exc, DomainError):
         body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
@@ -87,7 +67,7 @@ def exception_handler(exc, context):
 
 
 def _wrong_scheme(exc, context) -> exceptions.NotAuthenticated | None:
-    """A credential in a scheme the route does not take says which scheme it takes (issue 10).
+    """A credential in a scheme the route does not take says which scheme it takes.
 
     DRF authenticators skip an Authorization header in another scheme, so the request looks
     anonymous and DRF says "credentials were not provided", which misleads a client that sent
@@ -145,3 +125,13 @@ def json_server_error(request):
     if _is_admin(request):
         return defaults.server_error(request)
     return JsonResponse({"detail": "Server error."}, status=500)
+
+
+__all__ = [
+    "NOT_FOUND_BODY",
+    "ConflictError",
+    "DomainError",
+    "NotFoundError",
+    "RuleViolation",
+    "exception_handler",
+]

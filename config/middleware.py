@@ -1,4 +1,4 @@
-"""Request/response hardening for the API (issue 12; docs/reliability.md).
+"""Request/response hardening for the API (docs/reliability.md).
 
 Only `/api/` is touched here: the admin keeps Django's own limits and caching rules.
 """

@@ -22,7 +22,7 @@ def _depth_exceeds(value, limit: int) -> bool:
 
 
 class JSONParser(parsers.JSONParser):
-    """JSON bodies nested deeper than API_MAX_JSON_DEPTH are a 400 (issue 12, docs/reliability.md).
+    """JSON bodies nested deeper than API_MAX_JSON_DEPTH are a 400 (docs/reliability.md).
 
     The decoder's own RecursionError (about 1,000 levels) is a 400 too, never a 500.
     """

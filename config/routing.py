@@ -24,7 +24,7 @@ def _resolves(path: str, urlconf) -> bool:
 def _resolver_matches(resolver, path: str) -> bool:
     """Whether `resolver` (one URLconf: a changed ROOT_URLCONF is another resolver) matches
     `path`. Cached: the answer never changes for a URLconf, and this check ran the whole URL
-    resolution a second time on every API request (issue 11, throughput). Bounded, so a
+    resolution a second time on every API request (docs/performance.md). Bounded, so a
     client sending endless distinct paths costs memory for 2048 of them at most."""
     try:
         resolver.resolve(path)

@@ -1,4 +1,4 @@
-"""The OpenAPI schema is the behaviour (SPEC 0, F5, issue 10), applied to every operation generically.
+"""The OpenAPI schema is the behaviour (SPEC 0, F5), applied to every operation generically.
 
 - Every operation documents the error statuses any /api/ request can meet (400, 401, 403, 404,
   409, 413, 429) with typed bodies, so a generated client has a type for each one. A view may
@@ -83,13 +83,28 @@ class ApiAutoSchema(AutoSchema):
         return super().get_operation(path, path_regex, path_prefix, method, registry)
 
     def _flag_off(self) -> bool:
+        gates = [p for p in getattr(self.view, "permission_classes", []) if issubclass(p, FlagRequired)]
+        return any(self._is_off(gate.flag_name) for gate in gates)
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        # A field behind a flag that is OFF for this request is not described at all (SPEC F5).
+        # Serializers declare them as `schema_flagged_fields = {field: flag}`.
+        result = super()._map_serializer(serializer, direction, bypass_extensions)
+        flagged = getattr(serializer, "schema_flagged_fields", {})
+        hidden = [field for field, flag in flagged.items() if self._is_off(flag)]
+        for field in hidden:
+            result.get("properties", {}).pop(field, None)
+            if field in result.get("required", []):
+                result["required"].remove(field)
+        return result
+
+    def _is_off(self, flag: str) -> bool:
         request = getattr(self.view, "request", None)
         # `manage.py spectacular` and the system check use a mock request that no middleware
         # saw, so it has no flag snapshot: they get the full schema.
         if request is None or not hasattr(getattr(request, "_request", request), "flags"):
             return False
-        gates = [p for p in getattr(self.view, "permission_classes", []) if issubclass(p, FlagRequired)]
-        return any(not is_enabled(gate.flag_name, request=request) for gate in gates)
+        return not is_enabled(flag, request=request)
 
     def _get_serializer_name(self, serializer, direction, bypass_extensions=False) -> str:
         name = super()._get_serializer_name(serializer, direction, bypass_extensions)
@@ -175,6 +190,7 @@ def tighten(result, generator, request, public):
     """
     from trading.legs import MAX_LEGS
 
+    _leg_union(result)
     for name, component in result.get("components", {}).get("schemas", {}).items():
         legs = component.get("properties", {}).get("legs")
         if isinstance(legs, dict) and legs.get("type") == "array":
@@ -191,6 +207,84 @@ def tighten(result, generator, request, public):
                     schema.setdefault("minLength", 1)
                     _no_nul(schema)
     return result
+
+
+LEG_REF = "#/components/schemas/Leg"
+# Only null: nullable, and never a string. Written this way and not as `enum: [null]` because
+# openapi-fetch's request and response helpers drop a property whose TypeScript type is exactly
+# `null` (a generated client could then never send one); this one reads `string | null` there.
+NULL_ONLY = {
+    "type": "string",
+    "nullable": True,
+    "not": {"type": "string"},
+    "description": "Always null on an equity leg.",
+}
+
+
+def _leg_union(result: dict) -> None:
+    """The W7 leg as the two shapes the server accepts (SPEC W7): an option leg
+    (right, strike and expiry required, not null) or an equity leg (the three null), told apart
+    by `instrument`; no other key. One `Leg` component serves requests and responses."""
+    schemas = result.get("components", {}).get("schemas", {})
+    plain = schemas.get("Leg") or schemas.get("LegRequest")
+    if plain is None:
+        return
+    fields = plain["properties"]
+
+    def shape(instrument: str, description: str, **overrides) -> dict:
+        properties = {name: dict(schema) for name, schema in fields.items()}
+        properties["instrument"] = {"type": "string", "enum": [instrument]}
+        properties.update(overrides)
+        return {
+            "type": "object",
+            "description": description,
+            "properties": properties,
+            "required": list(fields),
+            "additionalProperties": False,
+        }
+
+    option = {
+        name: {k: v for k, v in fields[name].items() if k != "nullable"} for name in ("strike", "expiry")
+    }
+    schemas["OptionLeg"] = shape(
+        "option",
+        "An option leg: right, strike and expiry are required.",
+        right={"$ref": "#/components/schemas/RightEnum"},
+        **option,
+    )
+    schemas["EquityLeg"] = shape(
+        "equity",
+        "A share leg: right, strike and expiry are null; quantity counts shares.",
+        right=NULL_ONLY,
+        strike=NULL_ONLY,
+        expiry=NULL_ONLY,
+    )
+    schemas["Leg"] = {
+        "description": plain.get("description", ""),
+        "oneOf": [{"$ref": "#/components/schemas/OptionLeg"}, {"$ref": "#/components/schemas/EquityLeg"}],
+        "discriminator": {
+            "propertyName": "instrument",
+            "mapping": {
+                "option": "#/components/schemas/OptionLeg",
+                "equity": "#/components/schemas/EquityLeg",
+            },
+        },
+    }
+    schemas.pop("LegRequest", None)
+    schemas.pop("InstrumentEnum", None)
+    _replace_refs(result, "#/components/schemas/LegRequest", LEG_REF)
+
+
+def _replace_refs(node, old: str, new: str) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and value == old:
+                node[key] = new
+            else:
+                _replace_refs(value, old, new)
+    elif isinstance(node, list):
+        for item in node:
+            _replace_refs(item, old, new)
 
 
 # DRF's CharField refuses NUL characters (PostgreSQL text cannot hold them): a 400 the

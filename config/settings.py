@@ -9,8 +9,10 @@ folder, the filesystem Celery broker and a local-memory cache.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,7 +69,8 @@ if not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with the back office's site: every page behind a second factor (SPEC P1).
+    "accounts.admin_config.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -75,23 +78,34 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "knox",  # API keys as digests (issue 12; accounts/auth.py)
-    "axes",  # admin login throttle per username and address (issue 12)
-    "csp",  # Content-Security-Policy (issue 12)
+    "django_otp",  # staff second factor (SPEC P1; accounts/second_factor.py)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "knox",  # API keys as digests (accounts/auth.py)
+    "axes",  # admin login throttle per username and address
+    "csp",  # Content-Security-Policy
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally, no CDN
+    "audit",  # the change log (SPEC P2): the bottom layer, every app may record in it
     "accounts",
     "flags",
     "walkthrough",
     "journal",
+    "idempotency",  # Idempotency-Key on the creating POSTs (SPEC O3)
 ]
 
 MIDDLEWARE = [
+    # SPEC O4: first, so every later middleware's log lines and early answers carry the id.
+    "config.request_id.RequestIdMiddleware",
+    # SPEC O4: one JSON line and the metrics per request; times everything below it.
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Issue 12: Permissions-Policy everywhere, Cache-Control: no-store on the API.
+    # Each request's read-replica routing state: analysts' reads may use the replica (SPEC O2).
+    "config.replica.ReplicaRoutingMiddleware",
+    # Permissions-Policy everywhere, Cache-Control: no-store on the API.
     "config.middleware.APIHeadersMiddleware",
-    # Issue 12: /api/ bodies capped at API_MAX_BODY_BYTES before anything reads them.
+    # /api/ bodies capped at API_MAX_BODY_BYTES before anything reads them.
     "config.middleware.APIBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /api/ plumbing (docs/api.md): JSON errors in every mode; both slash forms of a route.
@@ -101,13 +115,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session holds a second factor (SPEC P1).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # One consistent flag snapshot per request (SPEC F4).
     "flags.middleware.FlagSnapshotMiddleware",
-    # Issue 12: the CSP header (nonces only where a page asks for one).
+    # The CSP header (nonces only where a page asks for one).
     "csp.middleware.CSPMiddleware",
-    # Issue 12: crafted admin query strings (NUL bytes, bad dates, unknown lookups) never 500.
+    # Crafted admin query strings (NUL bytes, bad dates, unknown lookups) never 500.
     "config.admin_guard.AdminQueryGuardMiddleware",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
@@ -156,16 +172,62 @@ if DATABASES["default"].get("ENGINE") not in {
     raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:/// URL")
 if not DATABASES["default"].get("NAME"):
     raise ImproperlyConfigured("DATABASE_URL must name a database (postgres://user@host:5432/NAME)")
-# Persistent connections (issue 11): a new PostgreSQL connection per request cost two thirds
-# of a screen GET's throughput. Each web thread keeps its connection CONN_MAX_AGE seconds and
+# Persistent connections: a new PostgreSQL connection per request cost most of a screen
+# GET's throughput (docs/performance.md). Each web thread keeps its connection CONN_MAX_AGE seconds and
 # checks it is alive before reusing it after a request (CONN_HEALTH_CHECKS), so a restarted
 # database costs one failed check, not a failed request. 0 closes it after every request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# No JIT (issue 11): the back office's aggregates cross PostgreSQL's jit_above_cost and then
-# spent 160-820 ms compiling for a query that runs in 30-150 ms (bench/plans: the funnel).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", 60))
+# No JIT: the back office's aggregates cross PostgreSQL's jit_above_cost and then spend
+# longer compiling than running (docs/performance.md; bench/plans: the funnel). It is a
+# setting of the database itself (accounts migration 0005), not a connection option:
+# PgBouncer refuses a startup `options` parameter, and a replica inherits the database's.
+
+# Connection pooling (SPEC O1). "transaction": the service runs behind PgBouncer in
+# transaction mode, where each transaction may get a different server connection. So no
+# server-side cursors (a cursor lives in a session: `.iterator()` would lose it between
+# fetches) and no prepared statements (psycopg prepares a query it runs often, on a
+# connection the next transaction may not get). Everything else already holds: the only
+# settings the code sends are SET LOCAL / SET TRANSACTION, and nothing takes an advisory lock
+# or keeps session state across transactions (docs/architecture.md, "Connection pooling").
+DATABASE_POOLING = env.str("DATABASE_POOLING", default="").strip().lower() or "none"
+if DATABASE_POOLING not in {"none", "transaction"}:
+    raise ImproperlyConfigured(f"DATABASE_POOLING must be none or transaction; got {DATABASE_POOLING!r}")
+
+
+def _pooled(database: dict) -> dict:
+    if DATABASE_POOLING == "transaction" and database["ENGINE"] == "django.db.backends.postgresql":
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return database
+
+
+_pooled(DATABASES["default"])
+
+# Read replica (SPEC O2, config/replica.py): analysts' reads (the funnel, the walkthrough and
+# journal changelists, CSV exports) go to it while it is at most
+# DATABASE_REPLICA_MAX_LAG_SECONDS behind; everything else uses the primary. Unset: no replica.
+_replica_url = env.str("DATABASE_REPLICA_URL", default="").strip()
+if _replica_url:
+    if urlsplit(_replica_url).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL must be a postgres:// URL; got scheme {urlsplit(_replica_url).scheme!r}"
+        )
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL (a replica of it)")
+    _replica = environ.Env.db_url_config(_replica_url)
+    if not _replica.get("NAME"):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must name a database (postgres://user@host:5432/NAME)"
+        )
+    _replica.update(CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"], CONN_HEALTH_CHECKS=True)
+    # A replica that does not answer must not hold a page: the funnel falls back to the primary.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # The test runner points the alias at the test database (Django's "primary/replica" testing).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _pooled(_replica)
+DATABASE_REPLICA_MAX_LAG_SECONDS = _int("DATABASE_REPLICA_MAX_LAG_SECONDS", 30)
+DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
 # The covering indexes' INCLUDE columns are PostgreSQL's (docs/performance.md); SQLite, for
 # development only, builds the same indexes without them, which is all W040 says.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -190,7 +252,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that is down or unreachable fails fast instead of holding a worker: the
-            # throttle then fails open and /healthz says "cache": "unavailable" (issue 12).
+            # throttle then fails open and /healthz says "cache": "unavailable".
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -271,11 +333,19 @@ AXES_FAILURE_LIMIT = _int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=_int("ADMIN_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Wrong one-time codes count as failed logins too (accounts/second_factor.py); axes keeps the
+# form's other fields in its log, so the codes are masked like the password.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "reauth-code"]
 # The same client address as the walkthrough throttle: REMOTE_ADDR, or NUM_PROXIES hops back.
 AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
 
+# Staff second factor (SPEC P1): a code is good for sensitive actions (flag changes, invites,
+# token issue, copy sign-off, exports) this long after it was entered; then it is asked again.
+ADMIN_CODE_FRESH_SECONDS = 10 * 60
+OTP_TOTP_ISSUER = "Raxx back office"
+
 # --- REST framework ----------------------------------------------------------------------
-# The largest /api/ request body (issue 12): a declared Content-Length above it is a 413 before
+# The largest /api/ request body: a declared Content-Length above it is a 413 before
 # anything is read, and any other body is read through a bounded stream. Django's own
 # DATA_UPLOAD_MAX_MEMORY_SIZE still guards the admin's forms.
 API_MAX_BODY_BYTES = _int("API_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
@@ -311,9 +381,16 @@ REST_FRAMEWORK = {
     # the client address is REMOTE_ADDR; DRF's own default would trust the whole header, so
     # a client could pick a fresh identity per request and escape the throttle (SPEC W1).
     "NUM_PROXIES": _int("NUM_PROXIES", 0),
+    # Authenticated writes per API key, per tester and per session user (SPEC P5).
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.WriteRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         # Failed walkthrough-token attempts per client address (SPEC W1).
         "walkthrough_auth_failure": _rate("WALKTHROUGH_AUTH_FAILURE_RATE", "20/min"),
+        # Failed API-key attempts per client address (SPEC P5).
+        "api_key_failure": _rate("API_KEY_FAILURE_RATE", "20/min"),
+        # Writes (POST/PUT/PATCH/DELETE) per API key or session user, and per walkthrough tester.
+        "api_write": _rate("API_WRITE_RATE", "30/min"),
+        "walkthrough_write": _rate("WALKTHROUGH_WRITE_RATE", "30/min"),
     },
 }
 # API keys (SPEC 0: stored only as digests; docs/reliability.md): django-rest-knox. A key
@@ -326,7 +403,8 @@ REST_KNOX = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Raxx back office API",
-    "DESCRIPTION": "Beta walkthrough (SPEC W) and trade-context journal (SPEC J).",
+    # Names no flagged feature: the schema is served whatever the flags are (SPEC F5).
+    "DESCRIPTION": "The Raxx beta programme's API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -345,6 +423,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery (SPEC 0, J7, W11, J10) -------------------------------------------------------
+# Redis redelivers an unacknowledged message after this long (Celery's default: one hour). It
+# must exceed the longest task's time_limit (360 s, the purges and the funnel refresh), or a
+# task still running would be handed to a second worker as well (docs/reliability.md).
+CELERY_VISIBILITY_TIMEOUT_SECONDS = _int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 600, minimum=400)
 CELERY_BROKER_URL = (
     _url("CELERY_BROKER_URL", {"redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "filesystem"})
     or REDIS_URL
@@ -362,16 +444,33 @@ if not CELERY_BROKER_URL:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+if CELERY_BROKER_URL.startswith(("redis", "rediss", "sentinel")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
+# A task is acknowledged when it finishes, not when it starts: a worker killed mid-task (a
+# deploy's SIGKILL 30 s after SIGTERM, a crash) leaves the message to be delivered again.
+# Every task is idempotent (the lock sweep, purges, the funnel refresh), so running twice is safe.
 CELERY_TASK_ACKS_LATE = True
+# A worker child killed mid-task puts the message back at once instead of acking it as failed.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+# Beat keeps only last-run times in this file (the schedule itself is below), so a fresh dyno
+# may start without it; but its folder must exist. The system temp folder always does, named
+# per checkout so two checkouts on one machine never share one.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="") or str(
+    Path(tempfile.gettempdir()) / f"raxx-celerybeat-{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]}"
+)
+
+# A 503's Retry-After (a dependency outage, /healthz): this many seconds up to twice as many, at
+# random, so clients that failed together do not all come back in the same second. Short:
+# the outages measured recovered in under a second (docs/reliability.md).
+RETRY_AFTER_SECONDS = _int("RETRY_AFTER_SECONDS", 2, minimum=1)
 
 JOURNAL_LOCK_INTERVAL_SECONDS = _int("JOURNAL_LOCK_INTERVAL_SECONDS", 300, minimum=1)
-# How often beat recomputes the whole-programme funnel the admin shows "as of" (issue 11).
+# How often beat recomputes the whole-programme funnel the admin shows "as of".
 FUNNEL_SNAPSHOT_INTERVAL_SECONDS = _int("FUNNEL_SNAPSHOT_INTERVAL_SECONDS", 600, minimum=60)
 
 # A static schedule: beat must run as exactly one instance (Procfile `beat`).
@@ -390,6 +489,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "walkthrough-purge-after-program": {
         "task": "walkthrough.tasks.purge_walkthrough_data",
+        "schedule": 3600.0,
+    },
+    # Idempotency keys live 24 hours (SPEC O3); a key past that is ignored until purged.
+    "idempotency-purge-expired-keys": {
+        "task": "idempotency.tasks.purge_idempotency_keys",
         "schedule": 3600.0,
     },
 }
@@ -426,6 +530,11 @@ if FLAGS_CACHE_SECONDS > 5:
 # The flag registry (SPEC F1); another file only for tests of a broken registry.
 FEATURE_FLAGS_FILE = Path(env.str("FEATURE_FLAGS_FILE", default="") or BASE_DIR / "feature_flags.yaml")
 
+# /metrics (SPEC O4) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters (or unset: no /metrics)")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
 if not isinstance(logging.getLevelName(LOG_LEVEL), int):
     raise ImproperlyConfigured(
@@ -435,9 +544,15 @@ if not isinstance(logging.getLevelName(LOG_LEVEL), int):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
+    # One JSON object per line (SPEC O4; config/logs.py), in web, worker and beat alike.
+    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # django-axes logs every login at INFO; lockouts are WARNING and still show.
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
+# Python warnings (a missing STATIC_ROOT, say) become log records too, so stderr stays JSON.
+logging.captureWarnings(True)

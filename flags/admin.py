@@ -1,4 +1,8 @@
-"""Flags in the admin (SPEC A5): every flag's effective value and source, overrides, audit."""
+"""Flags in the admin (SPEC A5): every flag's effective value and source, overrides, audit.
+
+The audit of override changes is read in the change log (SPEC P2), the back office's one place
+to look; the flag audit table feeds it and has no page of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
-from config.api import RuleViolation
-from flags.models import FlagAudit, FlagOverride, OverrideState
+from accounts.reauth import reauth_challenge
+from audit.models import Action, ChangeLogEntry
+from core.errors import RuleViolation
+from flags.models import FlagOverride, OverrideState
 from flags.registry import registry
 from flags.services import flag_override_set
 from flags.store import current_snapshot
@@ -18,6 +25,8 @@ from flags.store import current_snapshot
 class FlagOverrideForm(forms.Form):
     name = forms.ChoiceField(choices=())
     state = forms.ChoiceField(choices=OverrideState.choices)
+    # SPEC F8: with On, the whole percentage of subjects it reaches; blank is everyone.
+    rollout = forms.IntegerField(required=False, min_value=1, max_value=100)
     reason = forms.CharField(max_length=500, strip=True, widget=forms.TextInput(attrs={"size": 40}))
 
     def __init__(self, *args, **kwargs):
@@ -49,33 +58,60 @@ class FlagOverrideAdmin(admin.ModelAdmin):
         if request.method == "POST":
             if not can_change:
                 raise PermissionDenied
-            form = FlagOverrideForm(request.POST)
-            if form.is_valid():
-                try:
-                    flag_override_set(
-                        name=form.cleaned_data["name"],
-                        state=form.cleaned_data["state"],
-                        reason=form.cleaned_data["reason"],
-                        actor=request.user,
-                        actor_label=f"admin:{request.user.get_username()}",
-                    )
-                except RuleViolation as exc:
-                    self.message_user(request, str(exc.detail), messages.ERROR)
-                else:
-                    self.message_user(
-                        request,
-                        f"{form.cleaned_data['name']} set to {form.cleaned_data['state']}.",
-                        messages.SUCCESS,
-                    )
-                    return redirect(request.path)
-            else:
-                errors = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
-                self.message_user(request, f"Nothing changed. {errors}", messages.ERROR)
-
+            if (challenge := reauth_challenge(request)) is not None:
+                return challenge  # SPEC P1: a flag change wants a code from the last 10 minutes
+            if self._override_from_form(request):
+                return redirect(request.path)
         snapshot = current_snapshot()
-        held_off = [name for name, value in snapshot.items() if value.held_off_by_environment]
         if request.method == "GET":
-            for name in held_off:
+            self._warn_held_off(request, snapshot)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Feature flags",
+            "opts": self.model._meta,
+            "rows": _flag_rows(snapshot),
+            "states": OverrideState.choices,
+            "can_change": can_change,
+            "recent_changes": ChangeLogEntry.objects.filter(action=Action.FLAG_OVERRIDE)[:10],
+            "change_log_url": reverse("admin:audit_changelogentry_changelist")
+            + f"?action={Action.FLAG_OVERRIDE}",
+            "can_view_change_log": request.user.has_perm("audit.view_changelogentry"),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.change_list_template, context)
+
+    def _override_from_form(self, request) -> bool:
+        """Apply the posted override through the audited service; say what happened."""
+        form = FlagOverrideForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+            self.message_user(request, f"Nothing changed. {errors}", messages.ERROR)
+            return False
+        name, state, rollout = (
+            form.cleaned_data["name"],
+            form.cleaned_data["state"],
+            form.cleaned_data["rollout"],
+        )
+        try:
+            flag_override_set(
+                name=name,
+                state=state,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                actor_label=f"admin:{request.user.get_username()}",
+                rollout=rollout,
+            )
+        except RuleViolation as exc:
+            self.message_user(request, str(exc.detail), messages.ERROR)
+            return False
+        share = f" for {rollout} % of subjects" if rollout else ""
+        now = current_snapshot()[name].state
+        self.message_user(request, f"{name} set to {state}{share} (now {now}).", messages.SUCCESS)
+        return True
+
+    def _warn_held_off(self, request, snapshot) -> None:
+        for name, value in snapshot.items():
+            if value.held_off_by_environment:
                 # SPEC F2: OFF wins. The operator's ON does nothing until the environment changes.
                 self.message_user(
                     request,
@@ -83,57 +119,17 @@ class FlagOverrideAdmin(admin.ModelAdmin):
                     f"holds it OFF. Remove the environment variable (or set it to 1) to turn it on.",
                     messages.WARNING,
                 )
-        overrides = {o.name: o for o in FlagOverride.objects.select_related("updated_by")}
-        rows = [
-            {
-                "spec": flag,
-                "value": snapshot[name],
-                "override": overrides.get(name),
-                "current_state": (
-                    OverrideState.UNSET
-                    if name not in overrides
-                    else (OverrideState.ON if overrides[name].enabled else OverrideState.OFF)
-                ),
-            }
-            for name, flag in registry().items()
-        ]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Feature flags",
-            "opts": self.model._meta,
-            "rows": rows,
-            "states": OverrideState.choices,
-            "can_change": can_change,
-            "recent_audit": FlagAudit.objects.all()[:10],
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, self.change_list_template, context)
 
 
-@admin.register(FlagAudit)
-class FlagAuditAdmin(admin.ModelAdmin):
-    """Append-only: nobody edits or deletes history, not even a superuser."""
-
-    list_display = (
-        "created_at",
-        "name",
-        "old_value",
-        "new_value",
-        "effective_value",
-        "decided_by",
-        "actor_label",
-        "reason",
-    )
-    list_filter = ("name", "new_value", "decided_by")
-    search_fields = ("name", "reason", "actor_label")
-    readonly_fields = [f.name for f in FlagAudit._meta.fields]
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+def _flag_rows(snapshot) -> list[dict]:
+    """Every declared flag with its effective value and its override row, if any."""
+    overrides = {o.name: o for o in FlagOverride.objects.select_related("updated_by")}
+    rows = []
+    for name, flag in registry().items():
+        override = overrides.get(name)
+        if override is None:
+            state = OverrideState.UNSET
+        else:
+            state = OverrideState.ON if override.enabled else OverrideState.OFF
+        rows.append({"spec": flag, "value": snapshot[name], "override": override, "current_state": state})
+    return rows

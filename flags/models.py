@@ -14,6 +14,8 @@ class FlagOverride(models.Model):
 
     name = models.CharField(max_length=100)
     enabled = models.BooleanField()
+    # SPEC F8: ON for this whole percentage of subjects (flags.rollout); NULL is ON for everyone.
+    rollout_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.TextField()
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -27,10 +29,18 @@ class FlagOverride(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["name"], name="flags_flagoverride_name_unique"),
             models.CheckConstraint(condition=~Q(reason=""), name="flags_flagoverride_reason_required"),
+            # Only an ON is rolled out, to 0 < P <= 100 % (SPEC F8); an OFF is OFF for everyone.
+            models.CheckConstraint(
+                condition=Q(rollout_percent__isnull=True)
+                | Q(enabled=True, rollout_percent__gte=1, rollout_percent__lte=100),
+                name="flags_flagoverride_rollout_range",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}={'on' if self.enabled else 'off'}"
+        if not self.enabled:
+            return f"{self.name}=off"
+        return f"{self.name}=on" + (f" for {self.rollout_percent} %" if self.rollout_percent else "")
 
 
 class FlagAudit(models.Model):
@@ -39,6 +49,9 @@ class FlagAudit(models.Model):
     name = models.CharField(max_length=100)
     old_value = models.CharField(max_length=5, choices=OverrideState.choices)
     new_value = models.CharField(max_length=5, choices=OverrideState.choices)
+    # The rollout percentage before and after (SPEC F8); NULL when the state is not a rollout.
+    old_rollout = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_rollout = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.TextField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -46,7 +59,7 @@ class FlagAudit(models.Model):
     # Who acted, kept as text so the audit survives the user's deletion ("admin:alice", "cli:root").
     actor_label = models.CharField(max_length=150)
     # The effective value just after the change and the source that decided it (SPEC F2: OFF
-    # wins), as the process making the change saw it; blank on rows from before issue 12.
+    # wins), as the process making the change saw it; blank on rows written before the column existed.
     effective_value = models.CharField(max_length=3, blank=True, default="")
     decided_by = models.CharField(max_length=11, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,4 +77,16 @@ class FlagAudit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.old_value} → {self.new_value}"
+        return f"{self.name}: {self.old_state} → {self.new_state}"
+
+    @property
+    def old_state(self) -> str:
+        return _state_label(self.old_value, self.old_rollout)
+
+    @property
+    def new_state(self) -> str:
+        return _state_label(self.new_value, self.new_rollout)
+
+
+def _state_label(value: str, rollout: int | None) -> str:
+    return f"{value} {rollout} %" if rollout is not None else value

@@ -75,19 +75,3 @@ class FlagGateMixin:
             if isinstance(permission, FlagRequired):
                 permission.has_permission(request, self)
         super().initial(request, *args, **kwargs)
-
-
-def require_flag(name: str):
-    """Decorator for plain Django views: 404 while the flag is off."""
-    _declared(name)
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not is_enabled(name, request=request):
-                raise Http404()
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator

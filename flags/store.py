@@ -8,20 +8,32 @@ applies only when neither says anything.
 Database overrides are cached per process for FLAGS_CACHE_SECONDS (≤ 5 s), so a warm cache
 costs no query and a kill switch reaches every process within the SPEC F3 bound. A request
 reads one immutable snapshot (see middleware), so a flip mid-request cannot split it.
+
+Reading flags never fails a request (SPEC 0, F3): when the database cannot be read the store
+serves the overrides it last read (or none: the environment and the registry defaults, which
+are OFF), as feature-flag SDKs fall back to their last known state, and tries again after
+one TTL. A gated route then either answers the unknown URL's 404 or reaches its view, whose own
+database error is the API's 503.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from django.conf import settings
+from django.db import DatabaseError
 
+from config import metrics
 from flags.registry import environment_value, registry, spec
+from flags.rollout import check_percent, in_rollout
+
+logger = logging.getLogger(__name__)
 
 Source = Literal["test", "database", "environment", "default"]
 
@@ -35,16 +47,49 @@ class FlagValue:
     # Set when a database override ON is held off by FLAG_*=0 in the environment: the admin
     # warns about it, since the operator's ON is doing nothing.
     held_off_by_environment: bool = False
+    # SPEC F8: ON for this percentage of subjects only (flags.rollout); None is everyone.
+    rollout: int | None = None
+
+    @property
+    def percent(self) -> int:
+        """The effective share of subjects the flag is ON for: 0 when OFF, 100 when ON for all."""
+        if not self.enabled:
+            return 0
+        return 100 if self.rollout is None else self.rollout
+
+    @property
+    def everyone(self) -> bool:
+        """ON for every subject: what a reader that names no subject sees as ON."""
+        return self.percent == 100
+
+    @property
+    def state(self) -> str:
+        """ "on", "off" or "on for P % of subjects": how commands and pages say it."""
+        if not self.enabled:
+            return "off"
+        return "on" if self.everyone else f"on for {self.percent} % of subjects"
+
+    def enabled_for(self, subject: str) -> bool:
+        """ON for this subject (SPEC F8): sticky by a hash of the flag name and the subject."""
+        if self.everyone or not self.enabled:
+            return self.enabled
+        return in_rollout(flag=self.name, subject=subject, percent=self.percent)
 
 
-def resolve(name: str, *, database: bool | None, environment: bool | None, default: bool) -> FlagValue:
-    """SPEC F2: an explicit OFF anywhere wins, then an explicit ON, then the default."""
+def resolve(
+    name: str, *, database: bool | None, environment: bool | None, default: bool, rollout: int | None = None
+) -> FlagValue:
+    """SPEC F2: an explicit OFF anywhere wins, then an explicit ON, then the default.
+
+    `rollout` is the database override's percentage (SPEC F8): an operator's rollout narrows
+    an ON from the environment too, and OFF from either source still wins over it.
+    """
     if environment is False:
         return FlagValue(name, False, "environment", held_off_by_environment=database is True)
     if database is False:
         return FlagValue(name, False, "database")
     if database is True:
-        return FlagValue(name, True, "database")
+        return FlagValue(name, True, "database", rollout=rollout)
     if environment is True:
         return FlagValue(name, True, "environment")
     return FlagValue(name, default, "default")
@@ -68,12 +113,23 @@ class FlagSnapshot(Mapping[str, FlagValue]):
         return len(self._values)
 
     def is_enabled(self, name: str) -> bool:
-        return self[name].enabled
+        """ON for everyone. A reader that names no subject (a route gate, a Celery task) sees a
+        partial rollout as OFF: a rollout reaches only the subjects it can tell apart."""
+        value = self[name]
+        metrics.count_flag_decision(flag=name, source=value.source)  # SPEC O4
+        return value.everyone
+
+
+class Override(NamedTuple):
+    """One database override row as the store caches it."""
+
+    enabled: bool
+    rollout: int | None
 
 
 # Test overrides live in process memory (no database writes, nothing leaks between tests) and
 # are shared by threads, so a live_server thread in a browser test sees them too.
-_test_overrides: dict[str, bool] = {}
+_test_overrides: dict[str, Override] = {}
 _test_lock = threading.Lock()
 
 
@@ -84,8 +140,12 @@ class FlagStore:
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
-        self._overrides: dict[str, bool] | None = None
+        self._overrides: dict[str, Override] | None = None
         self._loaded_at = 0.0
+        # The overrides of the last successful read, kept across invalidate(): the fallback
+        # while the database is down. `_failing` makes the outage log once, not per request.
+        self._last_known: dict[str, Override] | None = None
+        self._failing = False
 
     @property
     def ttl(self) -> float:
@@ -93,19 +153,43 @@ class FlagStore:
 
     def invalidate(self) -> None:
         with self._lock:
-            self._overrides = None
+            self._overrides = self._last_known = None
 
-    def database_overrides(self) -> dict[str, bool]:
+    def database_overrides(self) -> dict[str, Override]:
         with self._lock:
             fresh = self._overrides is not None and self._clock() - self._loaded_at < self.ttl
             if fresh:
                 return self._overrides
+        try:
+            overrides = self._read_database()
+        except DatabaseError as error:
+            return self._fall_back(error)
+        with self._lock:
+            if self._failing:
+                logger.warning("flags: the database answers again; overrides read afresh")
+            self._overrides, self._loaded_at = overrides, self._clock()
+            self._last_known, self._failing = overrides, False
+        return overrides
+
+    @staticmethod
+    def _read_database() -> dict[str, Override]:
         from flags.models import FlagOverride  # the store is imported before apps are ready
 
-        overrides = dict(FlagOverride.objects.values_list("name", "enabled"))
+        rows = FlagOverride.objects.values_list("name", "enabled", "rollout_percent")
+        return {name: Override(enabled, rollout) for name, enabled, rollout in rows}
+
+    def _fall_back(self, error: DatabaseError) -> dict[str, Override]:
+        """Serve the last known overrides (or none) for one TTL, then try the database again."""
         with self._lock:
-            self._overrides, self._loaded_at = overrides, self._clock()
-        return overrides
+            fallback = dict(self._last_known or {})
+            if not self._failing:
+                logger.error(
+                    "flags: cannot read overrides (%s); serving %s until the database answers",
+                    type(error).__name__,
+                    "environment and defaults" if self._last_known is None else "the last known overrides",
+                )
+            self._overrides, self._loaded_at, self._failing = fallback, self._clock(), True
+        return fallback
 
     def snapshot(self) -> FlagSnapshot:
         overrides = self.database_overrides()
@@ -114,13 +198,16 @@ class FlagStore:
         values: dict[str, FlagValue] = {}
         for name, flag in registry().items():
             if name in test_values:
-                values[name] = FlagValue(name, test_values[name], "test")
+                enabled, rollout = test_values[name]
+                values[name] = FlagValue(name, enabled, "test", rollout=rollout if enabled else None)
             else:
+                override = overrides.get(name)
                 values[name] = resolve(
                     name,
-                    database=overrides.get(name),
+                    database=override.enabled if override else None,
                     environment=environment_value(name),
                     default=flag.default,
+                    rollout=override.rollout if override else None,
                 )
         return FlagSnapshot(values)
 
@@ -132,17 +219,38 @@ def current_snapshot() -> FlagSnapshot:
     return store.snapshot()
 
 
-def is_enabled(name: str, *, request=None) -> bool:
-    """The one way code reads a flag: the request's snapshot, or a fresh one (Celery tasks)."""
+def flag_value(name: str, *, request=None) -> FlagValue:
+    """A flag's full value, rollout included (SPEC F8): the request's snapshot, or a fresh one."""
     snapshot = getattr(request, "flags", None) if request is not None else None
     if snapshot is None:
         snapshot = current_snapshot()
-    return snapshot.is_enabled(name)
+    value = snapshot[name]
+    metrics.count_flag_decision(flag=name, source=value.source)  # SPEC O4
+    return value
+
+
+def is_enabled(name: str, *, request=None) -> bool:
+    """The one way code reads a flag: the request's snapshot, or a fresh one (Celery tasks).
+    ON means ON for everyone; per-subject readers use flag_value(...).enabled_for(subject)."""
+    return flag_value(name, request=request).everyone
 
 
 @contextmanager
 def override_flags(**values: bool) -> Iterator[None]:
     """Set flags in memory for a test: `with override_flags(FLAG_SENTIMENT_JOURNAL=True): ...`."""
+    with _overridden({name: Override(bool(value), None) for name, value in values.items()}):
+        yield
+
+
+@contextmanager
+def override_rollout(**percents: int) -> Iterator[None]:
+    """A rollout in memory for a test (SPEC F8): `override_rollout(FLAG_X=50)` is ON for 50 %."""
+    with _overridden({name: Override(True, check_percent(p)) for name, p in percents.items()}):
+        yield
+
+
+@contextmanager
+def _overridden(values: dict[str, Override]) -> Iterator[None]:
     for name in values:
         spec(name)
     with _test_lock:

@@ -7,58 +7,37 @@ is shown (SPEC J6). Taxonomy versions are created here; a version in use is read
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpResponse
 
-from config.admin_guard import SafeJSONFormField
-from config.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, fixed_choices_filter
-from config.api import DomainError
+from accounts.reauth import reauth_required
+from audit.services import export_record
+from config.csv_export import csv_stream_response
+from core.admin import LargeTableAdmin, ReadOnlyAdmin, SafeJSONFormField, fixed_choices_filter
+from core.errors import DomainError
+from journal import rows
 from journal.models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
-from journal.services import taxonomy_validate_pickers, taxonomy_version_create, taxonomy_version_update
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """View permission only: rows here are written by the users' own requests (SPEC J9)."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from journal.services import (
+    taxonomy_validate_pickers,
+    taxonomy_version_create,
+    taxonomy_version_delete,
+    taxonomy_version_update,
+)
 
 
 @admin.register(PaperOrder)
-class PaperOrderAdmin(ReadOnlyAdmin):
-    list_display = (
-        "id",
-        "user",
-        "symbol",
-        "strategy_type",
-        "quantity",
-        "status",
-        "opened_at",
-        "closed_at",
-        "realized_pnl",
-    )
+class PaperOrderAdmin(ReadOnlyAdmin, LargeTableAdmin):
+    list_display = ("id", "user", *rows.ORDER_FACTS)
     list_filter = ("status", "strategy_type")
     list_select_related = ("user",)
-    # Prefix search on the (small) user table, then the orders by user_id (issue 11); a
+    # Prefix search on the (small) user table, then the orders by user_id; a
     # substring search over every order was a full read at 1M rows. No date_hierarchy: its
     # year links are a DISTINCT over every row.
     search_fields = ("^user__email", "^user__username")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    list_per_page = LIST_PER_PAGE
 
 
 def _codes(picker: str):
@@ -82,35 +61,14 @@ PostLabelFilter = fixed_choices_filter(
 
 
 @admin.register(TradeSentimentLabel)
-class TradeSentimentLabelAdmin(ReadOnlyAdmin):
+class TradeSentimentLabelAdmin(ReadOnlyAdmin, LargeTableAdmin):
     # The note is not a field of any form or column here, and get_queryset defers it, so
     # no admin page, search or export can render it (SPEC A6, J6).
     exclude = ("journal_note",)
-    fields = (
-        "user",
-        "source_table",
-        "trade",
-        "pre_label",
-        "post_label",
-        "taxonomy_version",
-        "note_present",
-        "post_label_locked_at",
-        "created_at",
-        "updated_at",
-    )
+    # The label row's columns (journal/rows.py) after its owner; the list leaves out updated_at.
+    fields = ("user", *(c.admin_field for c in rows.LABEL_ROW[1:]))
     readonly_fields = fields
-    list_display = (
-        "id",
-        "user",
-        "source_table",
-        "trade",
-        "pre_label",
-        "post_label",
-        "taxonomy_version",
-        "note_present",
-        "post_label_locked_at",
-        "created_at",
-    )
+    list_display = ("id", *fields[:-1])
     list_filter = (
         "taxonomy_version",
         PreLabelFilter,
@@ -120,26 +78,11 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("user", "trade", "taxonomy_version")
     # Never journal_note: a search must not match on, or reveal, note text. By user email or
-    # username, exact or prefix (issue 11: a substring search read every label).
+    # username, exact or prefix (a substring search reads every label).
     search_fields = ("^user__email", "^user__username")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    list_per_page = LIST_PER_PAGE
     actions = ("export_csv",)
 
-    EXPORT_COLUMNS = (
-        "id",
-        "user_id",
-        "source_table",
-        "trade_id",
-        "pre_label",
-        "post_label",
-        "taxonomy_version_id",
-        "journal_note_present",
-        "post_label_locked_at",
-        "created_at",
-        "updated_at",
-    )
+    EXPORT_COLUMNS = ("id", "user_id", *rows.columns(rows.LABEL_ROW[1:]))
 
     def get_queryset(self, request):
         return super().get_queryset(request).without_note()
@@ -157,14 +100,18 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
         return obj.journal_note_present
 
     @admin.action(description="Export selected labels as CSV (no note text)", permissions=["view"])
+    @reauth_required
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="trade_sentiment_labels.csv"'
-        writer = csv.writer(response)
-        writer.writerow(self.EXPORT_COLUMNS)
-        for row in queryset.without_note().values_list(*self.EXPORT_COLUMNS):
-            writer.writerow(row)
-        return response
+        # SPEC P2: personal data leaving the back office is a change-log entry.
+        export_record(
+            actor=request.user,
+            what="trade_sentiment_labels CSV (no note text)",
+            rows=queryset.count(),
+            query=request.GET.urlencode(),
+        )
+        # Streamed page by page (SPEC P5): a 300k-row export keeps the worker's memory flat.
+        name, labels = "trade_sentiment_labels.csv", queryset.without_note()
+        return csv_stream_response(filename=name, queryset=labels, columns=self.EXPORT_COLUMNS)
 
 
 class TaxonomyVersionForm(forms.ModelForm):
@@ -191,7 +138,7 @@ class SentimentTaxonomyVersionAdmin(admin.ModelAdmin):
 
     list_display = ("version", "pre_label_count", "post_label_count", "in_use", "created_at")
     fields = ("version", "pre_labels", "post_labels", "created_at")
-    # Issue 12: a NUL or 5,000 nested brackets in a picker is a form error, not a 500.
+    # A NUL or 5,000 nested brackets in a picker is a form error, not a 500.
     formfield_overrides = {models.JSONField: {"form_class": SafeJSONFormField}}
     readonly_fields = ("version", "created_at")
 
@@ -209,13 +156,28 @@ class SentimentTaxonomyVersionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         try:
             if change:
-                taxonomy_version_update(version=obj, pre_labels=obj.pre_labels, post_labels=obj.post_labels)
+                taxonomy_version_update(
+                    version=obj, pre_labels=obj.pre_labels, post_labels=obj.post_labels, actor=request.user
+                )
             else:
-                created = taxonomy_version_create(pre_labels=obj.pre_labels, post_labels=obj.post_labels)
+                created = taxonomy_version_create(
+                    pre_labels=obj.pre_labels, post_labels=obj.post_labels, actor=request.user
+                )
                 obj.pk, obj.version, obj.created_at = created.pk, created.version, created.created_at
         except DomainError as error:
             # A label took this version between the form and the save: nothing was written.
             self.message_user(request, str(error.detail), level=messages.ERROR)
+
+    def delete_model(self, request, obj):
+        try:
+            taxonomy_version_delete(version=obj, actor=request.user)
+        except DomainError as error:
+            self.message_user(request, str(error.detail), level=messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        # The bulk "delete selected" action: one audited delete per version, never a raw DELETE.
+        for version in queryset:
+            self.delete_model(request, version)
 
     def get_queryset(self, request):
         # One query for the changelist's "in use" column instead of one per row.

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
 from accounts.models import User
 from accounts.services import api_key_create, api_keys_revoke
@@ -82,6 +83,7 @@ _COVERED = [
 
 # What the trader sends, one order per row: symbol, strategy, quantity, legs, pre_label, and
 # then either "cancel" or (P&L, post_label, hours since the close, note) or None (still open).
+_TICKET = ("symbol", "strategy_type", "quantity", "legs", "pre_label")  # the first five
 _DEMO_ORDERS = (
     ("SPY", "iron_condor", 1, CONDOR_LEGS, "planned_setup", None),
     (
@@ -99,15 +101,8 @@ _DEMO_ORDERS = (
 
 def _seed_orders(user: User) -> None:
     # Each label below goes through the services, as the trader's own request would (SPEC J9).
-    for symbol, strategy_type, quantity, legs, pre_label, outcome in _DEMO_ORDERS:
-        order, label = services.paper_order_open(
-            user=user,
-            symbol=symbol,
-            strategy_type=strategy_type,
-            quantity=quantity,
-            legs=legs,
-            pre_label=pre_label,
-        )
+    for *ticket, outcome in _DEMO_ORDERS:
+        order, label = services.paper_order_open(user=user, **dict(zip(_TICKET, ticket, strict=True)))
         if outcome == "cancel":
             services.paper_order_cancel(user=user, order_id=order.pk)
         elif outcome is not None:
@@ -129,7 +124,7 @@ def seed_demo(*, stdout) -> None:
         user.set_password(password)
         user.save(update_fields=["password"])
     # Only digests are stored, so the demo key cannot be shown again: each seeding replaces it.
-    api_keys_revoke(users=[user])
+    api_keys_revoke(keys=AuthToken.objects.filter(user=user))
     key = api_key_create(user=user)
     if not PaperOrder.objects.for_user(user).exists():
         with transaction.atomic():

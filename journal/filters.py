@@ -24,17 +24,22 @@ LIST_PARAMS = ("page", "format")
 
 
 class StrictFilterForm(forms.Form):
-    """No silent drops (issue 10): a filter sent empty (`?trade_id=`) or a parameter the list
+    """No silent drops: a filter sent empty (`?trade_id=`) or a parameter the list
     does not take (`?pre_lable=x`) is a 400 naming what it takes, never "no filter"."""
 
+    # The parameters the route takes besides its filters.
+    extra_params: tuple[str, ...] = LIST_PARAMS
+
     def _known(self, key: str) -> bool:
-        return key in LIST_PARAMS or any(key == name or key.startswith(f"{name}_") for name in self.fields)
+        return key in self.extra_params or any(
+            key == name or key.startswith(f"{name}_") for name in self.fields
+        )
 
     def clean(self):
         data = super().clean()
         unknown = sorted(key for key in self.data if not self._known(key))
         if unknown:
-            takes = ", ".join([*sorted(self._public_names()), *LIST_PARAMS])
+            takes = ", ".join([*sorted(self._public_names()), *self.extra_params])
             # Names go in as params: DRF %-formats the message, and a name may hold a "%".
             raise forms.ValidationError(
                 "Unknown query parameter: %(unknown)s. This list takes: %(takes)s.",
@@ -44,7 +49,7 @@ class StrictFilterForm(forms.Form):
         empty = [
             key
             for key, value in self.data.items()
-            if value == "" and self._known(key) and key not in LIST_PARAMS
+            if value == "" and self._known(key) and key not in self.extra_params
         ]
         if empty:
             raise forms.ValidationError(
@@ -66,7 +71,19 @@ class StrictFilterForm(forms.Form):
 
 class BacktestFilterForm(StrictFilterForm):
     """Label codes are checked against the taxonomy: an unknown code is a 400 that lists the
-    valid ones, not an empty page (issue 10)."""
+    valid ones, not an empty page."""
+
+    # Every taxonomy version's `version`, `pre_labels` and `post_labels`, when the view has
+    # read them already (the statistics need them too): then no query of its own.
+    taxonomy_rows: list[dict] | None = None
+
+    def _taxonomy_rows(self, version: int | None) -> list[dict]:
+        if self.taxonomy_rows is None:
+            versions = SentimentTaxonomyVersion.objects.order_by("version")
+            if version:
+                versions = versions.filter(version=version)
+            return list(versions.values("version", "pre_labels", "post_labels"))
+        return [row for row in self.taxonomy_rows if not version or row["version"] == version]
 
     def clean(self):
         data = super().clean()
@@ -74,10 +91,7 @@ class BacktestFilterForm(StrictFilterForm):
         wanted = {field: data.get(field) for field in pickers if data.get(field)}
         if not wanted:
             return data  # no query unless a code was sent
-        versions = SentimentTaxonomyVersion.objects.order_by("version")
-        if data.get("taxonomy_version"):
-            versions = versions.filter(version=data["taxonomy_version"])
-        rows = list(versions.values("pre_labels", "post_labels"))
+        rows = self._taxonomy_rows(data.get("taxonomy_version"))
         for field, code in wanted.items():
             valid = sorted({item["code"] for row in rows for item in row[pickers[field]]})
             if code not in valid:
@@ -188,3 +202,25 @@ class BacktestFilter(django_filters.FilterSet):
         model = TradeSentimentLabel
         form = BacktestFilterForm
         fields = ("pre_label", "post_label", "taxonomy_version", "symbol", "strategy_type", "closed_at")
+
+
+class StatsFilterForm(BacktestFilterForm):
+    extra_params = ("format",)  # not paginated: `?page=` is a 400 like any unknown parameter
+
+
+class StatsFilter(BacktestFilter):
+    """SPEC J11: the backtest filter's parameters and validation, over the statistics."""
+
+    class Meta(BacktestFilter.Meta):
+        form = StatsFilterForm
+
+
+class ExportForm(StrictFilterForm):
+    """`?format=json|csv` of the owner's export (SPEC J12); json when absent."""
+
+    extra_params = ()
+    format = forms.ChoiceField(
+        choices=[("json", "json"), ("csv", "csv")],
+        required=False,
+        error_messages={"invalid_choice": "Use one of: json, csv."},
+    )

@@ -7,17 +7,20 @@ Every read that serves a user goes through `for_user` (SPEC J5).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, models
-from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db.models import ExpressionWrapper, F, Q
+from django.db.models.functions import Length, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 
+from journal import stats
+
 # One definition shared with the walkthrough; importers may keep taking it from here.
-from trading.legs import StrategyType
+from trading.legs import StrategyType, strategy_type_check
 
 JOURNAL_NOTE_MAX_LENGTH = 2000  # SPEC J3, also a database CHECK
 # A ticker: 1-16 letters, digits, dots or dashes, starting with a letter (stored upper-case).
@@ -64,10 +67,7 @@ class PaperOrder(models.Model):
         db_table = "paper_orders"
         ordering = ("-opened_at", "-id")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(strategy_type__in=StrategyType.values),
-                name="journal_paperorder_strategy_type_valid",
-            ),
+            strategy_type_check(name="journal_paperorder_strategy_type_valid"),
             models.CheckConstraint(
                 condition=Q(status__in=OrderStatus.values), name="journal_paperorder_status_valid"
             ),
@@ -172,7 +172,7 @@ class LabelQuerySet(models.QuerySet):
         it), so `trade__user_id` changes no result; saying it lets PostgreSQL join the user's
         range of journal_label_user_created to the user's range of journal_paperorder_user_opened
         instead of probing one order per label among a million (ADR 0133's "reconsider the
-        join", issue 11).
+        join").
         """
         return self.for_user(user).filter(source_table=SourceTable.PAPER_ORDERS, trade__user_id=user.id)
 
@@ -180,7 +180,7 @@ class LabelQuerySet(models.QuerySet):
         """The backtest filter's join of labels and paper orders (SPEC J8), note-free.
 
         Only the order columns the row shows, so the order side is read from
-        journal_paperorder_user_opened alone (issue 11)."""
+        journal_paperorder_user_opened alone."""
         return (
             self.filter(source_table=SourceTable.PAPER_ORDERS)
             .without_note()
@@ -202,7 +202,7 @@ class LabelQuerySet(models.QuerySet):
     def backtest_summary(self) -> dict:
         """Counts and summed realized P&L, overall and per label (SPEC J8), in ONE statement.
 
-        One pass over the matching rows (issue 11): GROUPING SETS on PostgreSQL; elsewhere
+        One pass over the matching rows: GROUPING SETS on PostgreSQL; elsewhere
         (SQLite, development) the same three groupings as a UNION ALL over one CTE. The
         matching rows come from the filtered queryset itself, so filters cannot drift.
         """
@@ -216,7 +216,7 @@ class LabelQuerySet(models.QuerySet):
             # The summary reads every matching row, so a hash join of the user's two index-only
             # ranges is always the plan. PostgreSQL multiplies the selectivities of the two
             # (always equal) user filters and expects 1 % of the rows; with a filter it then
-            # probed one label per matching order (3,334 probes, 45 ms at 1M labels; issue 11).
+            # probed one label per matching order (docs/performance.md).
             # SET LOCAL travels in the same round trip and ends with the statement's own
             # (implicit) transaction; inside a caller's transaction it ends with that one.
             statement = (
@@ -253,9 +253,83 @@ class LabelQuerySet(models.QuerySet):
             items.sort(key=lambda item: (item["label"] is not None, item["label"] or ""))
         return {**summary, "by_pre_label": groups[1], "by_post_label": groups[2]}
 
+    def closed_trades(self) -> models.QuerySet:
+        """The matching labels' closed trades as the statistics read them (SPEC J11):
+        journal.stats.ClosedTrade's columns, `closed_on` the UTC day of closed_at and `holding`
+        closed_at - opened_at.
+
+        `closed_at IS NOT NULL` rather than the status: the same rows (a CHECK ties the two),
+        and read from journal_paperorder_user_opened alone (closed_at is an INCLUDE column).
+        """
+        return (
+            self.filter(source_table=SourceTable.PAPER_ORDERS, trade__closed_at__isnull=False)
+            .order_by()
+            .annotate(
+                closed_on=TruncDate("trade__closed_at", tzinfo=dt.UTC),
+                holding=ExpressionWrapper(
+                    F("trade__closed_at") - F("trade__opened_at"), output_field=models.DurationField()
+                ),
+            )
+            .values_list(
+                "taxonomy_version_id",
+                "pre_label",
+                "post_label",
+                "closed_on",
+                "holding",
+                "trade__realized_pnl",
+            )
+        )
+
+    def stats_group_rows(self) -> list[stats.GroupRow]:
+        """journal.stats.GroupRow for every group of the statistics (SPEC J11), ONE statement.
+
+        On PostgreSQL the database reduces the matching trades to a few hundred rows (one per
+        label, pair and day), so 10,000 trades never travel to Python; journal.stats.group_rows
+        is the same reduction in Python, used elsewhere (SQLite), and tests hold the two equal.
+        The middle values are percentile_disc at 0.5 and just past it: the lower and the upper
+        middle value, exact (percentile_cont would interpolate in floating point), for groups
+        of up to ten million trades.
+        """
+        trades = self.closed_trades()
+        if connection.vendor != "postgresql":
+            return stats.group_rows(list(trades))
+        try:
+            sql, params = trades.query.sql_with_params()
+        except EmptyResultSet:
+            return []
+        middle = (
+            "percentile_disc(0.5) WITHIN GROUP (ORDER BY {0}), "
+            "percentile_disc(0.5000001) WITHIN GROUP (ORDER BY {0})"
+        )
+        counts = "count(*), count(pnl), sum(pnl)"
+        full = (
+            f"{counts}, count(*) FILTER (WHERE pnl > 0), count(*) FILTER (WHERE pnl < 0), "
+            "count(*) FILTER (WHERE pnl = 0), max(pnl) FILTER (WHERE pnl > 0), "
+            f"min(pnl) FILTER (WHERE pnl < 0), {middle.format('pnl')}, {middle.format('holding')}, "
+            "min(day), max(day)"
+        )
+        partial = f"{counts}, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+        # Every matching row is read, so a hash join of the user's two index-only ranges is the
+        # plan, for the reason backtest_summary gives. (Compiled ORM SQL, parameters bound.)
+        statement = (
+            "SET LOCAL enable_nestloop = off; "  # noqa: S608
+            f"WITH t (v, pre, post, day, holding, pnl) AS MATERIALIZED ({sql}) "
+            f"SELECT 'all', NULL::integer, NULL::varchar, NULL::varchar, NULL::date, {full} "
+            "FROM t HAVING count(*) > 0 "
+            f"UNION ALL SELECT 'pre', v, pre, NULL, NULL, {full} FROM t GROUP BY v, pre "
+            f"UNION ALL SELECT 'post', v, NULL, post, NULL, {full} "
+            "FROM t WHERE post IS NOT NULL GROUP BY v, post "
+            f"UNION ALL SELECT 'pair', v, pre, post, NULL, {partial} FROM t GROUP BY v, pre, post "
+            f"UNION ALL SELECT 'day', NULL, NULL, NULL, day, {partial} FROM t GROUP BY day"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            cursor.nextset()  # past the SET's empty result
+            return [stats.GroupRow(*row) for row in cursor.fetchall()]
+
 
 class BacktestPageRows:
-    """The backtest page as the paginator's object list (SPEC J8, issue 11): `.values()` rows of
+    """The backtest page as the paginator's object list (SPEC J8): `.values()` rows of
     `backtest_rows()`, counted by the summary, one statement per page.
 
     On PostgreSQL the page statement carries `SET LOCAL enable_sort = off` in its own round
@@ -297,7 +371,7 @@ class TradeSentimentLabel(models.Model):
     Written only by journal.services on behalf of the user's own requests (SPEC J9).
     """
 
-    # No index of its own: journal_label_user_created leads with user_id (issue 11).
+    # No index of its own: journal_label_user_created leads with user_id.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trade_labels", db_index=False
     )
@@ -366,7 +440,7 @@ class TradeSentimentLabel(models.Model):
 
 
 class LockSweepMark(models.Model):
-    """Where the lock sweep got to (SPEC J7, issue 11): one row, `name="post_label"`.
+    """Where the lock sweep got to (SPEC J7): one row, `name="post_label"`.
 
     The next run looks only at orders closed since `cutoff` and labels created since `ran_at`
     (each less a safety margin for transactions still open at the time), so a run with
@@ -393,7 +467,7 @@ class LabelTallyQuerySet(models.QuerySet):
         """The user's label count without counting their rows (0 for a user with no labels).
 
         One primary-key read on every label list page: plain SQL, because compiling the
-        ORM query cost more than running it (issue 11, docs/performance.md).
+        ORM query cost more than running it (docs/performance.md).
         """
         with connections[self.db].cursor() as cursor:
             cursor.execute(f"SELECT labels FROM {self.model._meta.db_table} WHERE user_id = %s", [user.id])  # noqa: S608
@@ -402,7 +476,7 @@ class LabelTallyQuerySet(models.QuerySet):
 
 
 class LabelTally(models.Model):
-    """How many labels each user has, kept by database triggers (issue 11, docs/performance.md).
+    """How many labels each user has, kept by database triggers (docs/performance.md).
 
     The unfiltered label list reports an exact `count` (docs/api.md); counting 10,000 rows of
     one user scattered through a table that the lock sweep keeps updating read thousands of heap

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from django.utils import timezone
 from rest_framework import serializers
 
+from journal import rows
 from journal.models import (
     JOURNAL_NOTE_MAX_LENGTH,
     SYMBOL_PATTERN,
@@ -37,15 +37,6 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-# How many legs of each instrument a strategy needs (the shape of the W7 rules; strikes and
-# expiries are the trader's own on a paper order, there is no fixture chain to check against).
-STRATEGY_LEGS = {
-    StrategyType.IRON_CONDOR: {"option": 4, "equity": 0},
-    StrategyType.VERTICAL_SPREAD: {"option": 2, "equity": 0},
-    StrategyType.COVERED_CALL: {"option": 1, "equity": 1},
-}
-
-
 class PaperOrderSerializer(serializers.ModelSerializer):
     legs = LegSerializer(many=True, source="legs_json", read_only=True)
     realized_pnl = SignedMoneyField(read_only=True, allow_null=True)
@@ -67,7 +58,11 @@ class PaperOrderSerializer(serializers.ModelSerializer):
 
 
 class PaperOrderTicketSerializer(LegTicketMixin, serializers.Serializer):
-    """POST /api/paper-orders/ (SPEC J1). pre_label is honoured only while the journal is on."""
+    """POST /api/paper-orders/ (SPEC J1)."""
+
+    # pre_label is honoured only while FLAG_SENTIMENT_JOURNAL is on; the schema shows it only
+    # then (SPEC F5: nothing in the schema describes a feature that is off).
+    schema_flagged_fields = {"pre_label": "FLAG_SENTIMENT_JOURNAL"}
 
     symbol = serializers.RegexField(
         SYMBOL_PATTERN,
@@ -80,7 +75,7 @@ class PaperOrderTicketSerializer(LegTicketMixin, serializers.Serializer):
         max_length=64,
         required=False,
         allow_null=True,
-        help_text="Ignored unless FLAG_SENTIMENT_JOURNAL is on; then written with the order.",
+        help_text="A pre-trade label code (GET /api/sentiment-taxonomy/), written with the order.",
     )
 
     def to_internal_value(self, data):
@@ -92,22 +87,6 @@ class PaperOrderTicketSerializer(LegTicketMixin, serializers.Serializer):
 
     def validate_symbol(self, value: str) -> str:
         return value.upper()
-
-    def validate(self, attrs):
-        wanted = STRATEGY_LEGS[attrs["strategy_type"]]
-        counts = {"option": 0, "equity": 0}
-        for leg in attrs["legs"]:
-            counts[leg["instrument"]] += 1
-        if counts != wanted:
-            raise serializers.ValidationError(
-                {
-                    "legs": [
-                        f"{attrs['strategy_type']} takes {wanted['option']} option leg(s) and "
-                        f"{wanted['equity']} equity leg(s)."
-                    ]
-                }
-            )
-        return attrs
 
 
 class PaperOrderCloseSerializer(serializers.Serializer):
@@ -123,18 +102,7 @@ class LabelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TradeSentimentLabel
-        fields = (
-            "id",
-            "source_table",
-            "trade_id",
-            "pre_label",
-            "post_label",
-            "taxonomy_version",
-            "journal_note_present",
-            "post_label_locked_at",
-            "created_at",
-            "updated_at",
-        )
+        fields = rows.keys(rows.LABEL_ROW)
         read_only_fields = fields
 
     def get_journal_note_present(self, obj: TradeSentimentLabel) -> bool:
@@ -143,64 +111,29 @@ class LabelSerializer(serializers.ModelSerializer):
         return bool(obj.journal_note) if present is None else present
 
 
-# --- List pages from .values() rows (issue 11) ----------------------------------------------------
-# A list page of 50 built as model instances and then serialised field by field cost two thirds
-# of the page's time at 10k labels; the database part was 1.7 ms. The list and backtest pages
-# therefore read `.values()` rows and turn each into the very JSON object the serializer
-# would give. LabelSerializer and BacktestRowSerializer stay the schema's and every single-row
-# response's shape; tests/journal/test_list_rows.py pins each row function to its serializer.
+# --- List pages from .values() rows (journal/rows.py) ---------------------------------------
+LABEL_LIST_COLUMNS = rows.columns(rows.LABEL_ROW)
 
 
-def _datetime(value, tz) -> str | None:
-    """DRF's DateTimeField output (ISO 8601 in the current time zone, UTC as "Z") for a page
-    whose zone is looked up once: DRF asks for the current zone per value, and that lookup was
-    5 ms of a 50-row page (issue 11)."""
-    if value is None:
-        return None
-    text = value.astimezone(tz).isoformat()
-    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+def label_list_items(page: Iterable[Mapping], *, with_note: bool = False) -> list[dict]:
+    """LabelSerializer's objects for `.values(*LABEL_LIST_COLUMNS)` rows; with `with_note`,
+    LabelDetailSerializer's for rows that also carry `journal_note` (the owner's export only)."""
+    page = list(page)
+    items = rows.items(rows.LABEL_ROW, page)
+    if with_note:
+        for item, row in zip(items, page, strict=True):
+            item["journal_note"] = row["journal_note"]
+    return items
 
 
-_MONEY = SignedMoneyField()
+# A paper order's columns, in PaperOrderSerializer's field order (`legs_json` is `legs`).
+PAPER_ORDER_COLUMNS = rows.columns(rows.PAPER_ORDER_ROW)
 
 
-def _money(value):
-    return None if value is None else _MONEY.to_representation(value)
-
-
-# The label list's columns, in LabelSerializer's field order (journal_note never among them).
-LABEL_LIST_COLUMNS = (
-    "id",
-    "source_table",
-    "trade_id",
-    "pre_label",
-    "post_label",
-    "taxonomy_version_id",
-    "journal_note_present",
-    "post_label_locked_at",
-    "created_at",
-    "updated_at",
-)
-
-
-def label_list_items(rows: Iterable[Mapping]) -> list[dict]:
-    """LabelSerializer's objects for `.values(*LABEL_LIST_COLUMNS)` rows."""
-    tz = timezone.get_current_timezone()
-    return [
-        {
-            "id": row["id"],
-            "source_table": row["source_table"],
-            "trade_id": row["trade_id"],
-            "pre_label": row["pre_label"],
-            "post_label": row["post_label"],
-            "taxonomy_version": row["taxonomy_version_id"],
-            "journal_note_present": bool(row["journal_note_present"]),
-            "post_label_locked_at": _datetime(row["post_label_locked_at"], tz),
-            "created_at": _datetime(row["created_at"], tz),
-            "updated_at": _datetime(row["updated_at"], tz),
-        }
-        for row in rows
-    ]
+def paper_order_items(page: Iterable[Mapping]) -> list[dict]:
+    """PaperOrderSerializer's objects for `.values(*PAPER_ORDER_COLUMNS)` rows: legs as stored,
+    which is exactly as posted (trading.legs)."""
+    return rows.items(rows.PAPER_ORDER_ROW, page)
 
 
 class LabelDetailSerializer(LabelSerializer):
@@ -273,17 +206,7 @@ class BacktestRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TradeSentimentLabel
-        fields = (
-            "trade_id",
-            "symbol",
-            "strategy_type",
-            "opened_at",
-            "closed_at",
-            "realized_pnl",
-            "pre_label",
-            "post_label",
-            "journal_note_present",
-        )
+        fields = rows.keys(rows.BACKTEST_ROW)
         read_only_fields = fields
 
 
@@ -304,33 +227,97 @@ class TaxonomySerializer(serializers.Serializer):
 
 
 # The backtest page's columns (SPEC J8), in BacktestRowSerializer's field order.
-BACKTEST_ROW_COLUMNS = (
-    "trade_id",
-    "trade__symbol",
-    "trade__strategy_type",
-    "trade__opened_at",
-    "trade__closed_at",
-    "trade__realized_pnl",
-    "pre_label",
-    "post_label",
-    "journal_note_present",
-)
+BACKTEST_ROW_COLUMNS = rows.columns(rows.BACKTEST_ROW)
 
 
-def backtest_row_items(rows: Iterable[Mapping]) -> list[dict]:
+def backtest_row_items(page: Iterable[Mapping]) -> list[dict]:
     """BacktestRowSerializer's objects for `.values(*BACKTEST_ROW_COLUMNS)` rows."""
-    tz = timezone.get_current_timezone()
-    return [
-        {
-            "trade_id": row["trade_id"],
-            "symbol": row["trade__symbol"],
-            "strategy_type": row["trade__strategy_type"],
-            "opened_at": _datetime(row["trade__opened_at"], tz),
-            "closed_at": _datetime(row["trade__closed_at"], tz),
-            "realized_pnl": _money(row["trade__realized_pnl"]),
-            "pre_label": row["pre_label"],
-            "post_label": row["post_label"],
-            "journal_note_present": bool(row["journal_note_present"]),
-        }
-        for row in rows
-    ]
+    return rows.items(rows.BACKTEST_ROW, page)
+
+
+# --- Statistics (SPEC J11): the schema of journal.stats.journal_stats's answer ------------------
+# The view answers journal_stats's dict as it is; tests/journal/test_stats.py pins it to these.
+
+
+def _money_out(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True, **kwargs)
+
+
+class StatsPnlSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="Closed trades with a realized P&L recorded.")
+    sum = _money_out()
+    mean = _money_out(help_text="Rounded to the cent, half away from zero.")
+    median = _money_out(help_text="Of an even count, the mean of the two middle values; to the cent.")
+    largest_gain = _money_out(help_text="The most positive realized P&L above 0; null without one.")
+    largest_loss = _money_out(help_text="The most negative realized P&L below 0; null without one.")
+
+
+class StatsLabelSerializer(serializers.Serializer):
+    taxonomy_version = serializers.IntegerField()
+    label = serializers.CharField(allow_null=True, help_text="Label code; null = no label on this side.")
+    display = serializers.CharField(help_text="Display text from the label's own taxonomy version.")
+
+
+class StatsGroupSerializer(StatsLabelSerializer):
+    n = serializers.IntegerField(help_text="Closed trades in this group.")
+    share = serializers.DecimalField(
+        max_digits=5, decimal_places=4, help_text="n of this group / the filtered n (basis.n)."
+    )
+    wins = serializers.IntegerField(help_text="Realized P&L > 0.")
+    losses = serializers.IntegerField(help_text="Realized P&L < 0.")
+    breakevens = serializers.IntegerField(help_text="Realized P&L = 0.")
+    without_pnl = serializers.IntegerField(help_text="Closed with no realized P&L recorded.")
+    realized_pnl = StatsPnlSerializer()
+    median_holding_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Median of closed_at - opened_at over the group's n, whole seconds."
+    )
+
+
+class StatsTransitionSerializer(serializers.Serializer):
+    taxonomy_version = serializers.IntegerField()
+    pre_label = serializers.CharField(allow_null=True)
+    pre_display = serializers.CharField()
+    post_label = serializers.CharField(allow_null=True)
+    post_display = serializers.CharField()
+    n = serializers.IntegerField()
+
+
+class StatsDayPnlSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="Trades of the day with a realized P&L recorded.")
+    sum = _money_out()
+
+
+class StatsDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="A UTC day of closed_at.")
+    n = serializers.IntegerField()
+    realized_pnl = StatsDayPnlSerializer()
+
+
+class StatsPeriodSerializer(serializers.Serializer):
+    first_closed_on = serializers.DateField(allow_null=True)
+    last_closed_on = serializers.DateField(allow_null=True)
+
+
+class StatsBasisSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="Closed, labelled trades matching the filters.")
+    period = StatsPeriodSerializer(help_text="UTC dates of the first and last closed_at counted.")
+    win_rule = serializers.CharField()
+    statement = serializers.CharField()
+
+
+class StatsSerializer(serializers.Serializer):
+    basis = StatsBasisSerializer()
+    by_pre_label = StatsGroupSerializer(many=True)
+    by_post_label = StatsGroupSerializer(many=True)
+    transitions = StatsTransitionSerializer(many=True)
+    calendar = StatsDaySerializer(many=True)
+
+
+# --- The owner's export (SPEC J12), JSON form -----------------------------------------------------
+
+
+class JournalExportSerializer(serializers.Serializer):
+    exported_at = serializers.DateTimeField()
+    taxonomy_versions = TaxonomyVersionSerializer(many=True)
+    orders = PaperOrderSerializer(many=True)
+    labels = LabelDetailSerializer(many=True)

@@ -17,7 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from config.api import ConflictError, NotFoundError, RuleViolation
+from audit.models import COMMAND, Action
+from audit.services import change_record
+from core.errors import ConflictError, NotFoundError, RuleViolation
 from journal.compliance import find_banned
 from journal.models import (
     CODE_PATTERN,
@@ -29,6 +31,7 @@ from journal.models import (
     SourceTable,
     TradeSentimentLabel,
 )
+from trading.rules import leg_rule_errors
 
 # The request audit trail ADR 0133 relies on: who did what to which row, and which fields
 # changed. Never values: a field list cannot leak a note (SPEC J6).
@@ -92,6 +95,16 @@ def _lock_sweep_mark() -> LockSweepMark:
     return mark
 
 
+def lock_sweep_last_success() -> dt.datetime | None:
+    """When the lock sweep last committed a run (SPEC J7; /healthz and /metrics, SPEC O4).
+
+    None until the first run. The mark row is the record every process can read: web dynos
+    judge beat by it without talking to beat.
+    """
+    ran_at = LockSweepMark.objects.filter(name=LOCK_SWEEP_MARK).values_list("ran_at", flat=True).first()
+    return None if ran_at is None or ran_at == LOCK_SWEEP_NEVER else ran_at
+
+
 def labels_lock_due(*, now: dt.datetime | None = None, full: bool = False) -> int:
     """Lock every due post_label in set-based UPDATEs and return how many rows it locked.
 
@@ -99,7 +112,7 @@ def labels_lock_due(*, now: dt.datetime | None = None, full: bool = False) -> in
     `post_label_locked_at IS NULL` sits on the updated table itself, so a row is locked once.
     No row is read into Python.
 
-    Bounded (issue 11): after the first run only two short windows can hold a newly due label,
+    Bounded: after the first run only two short windows can hold a newly due label,
     so a run reads those instead of every closed order:
     1. labels of orders whose closed_at passed the cutoff since the last run (the lock clock);
     2. labels created since the last run whose order is already due, such as a label added
@@ -195,28 +208,66 @@ def taxonomy_version_ensure_mutable(*, version: SentimentTaxonomyVersion) -> Non
         raise ConflictError(f"Taxonomy version {version.version} is in use by labels and cannot change.")
 
 
+def _pickers(version: SentimentTaxonomyVersion) -> dict[str, Any]:
+    return {"pre_labels": version.pre_labels, "post_labels": version.post_labels}
+
+
 def taxonomy_version_update(
-    *, version: SentimentTaxonomyVersion, pre_labels: list[dict], post_labels: list[dict]
+    *,
+    version: SentimentTaxonomyVersion,
+    pre_labels: list[dict],
+    post_labels: list[dict],
+    actor: Any = COMMAND,
 ) -> SentimentTaxonomyVersion:
     """Change the pickers of a version no label uses yet (SPEC J2); ConflictError once in use."""
     taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
     with transaction.atomic():
         taxonomy_version_ensure_mutable(version=version)
+        stored = SentimentTaxonomyVersion.objects.get(pk=version.pk)
         version.pre_labels, version.post_labels = pre_labels, post_labels
         version.save(update_fields=["pre_labels", "post_labels"])
+        change_record(
+            actor=actor,
+            action=Action.TAXONOMY_UPDATE,
+            obj=f"taxonomy version {version.version}",
+            before=_pickers(stored),
+            after=_pickers(version),
+        )
     return version
 
 
-def taxonomy_version_create(*, pre_labels: list[dict], post_labels: list[dict]) -> SentimentTaxonomyVersion:
+def taxonomy_version_create(
+    *, pre_labels: list[dict], post_labels: list[dict], actor: Any = COMMAND
+) -> SentimentTaxonomyVersion:
     """Create the next taxonomy version; it becomes the current one for new labels."""
     taxonomy_validate_pickers(pre_labels=pre_labels, post_labels=post_labels)
     with transaction.atomic():
         # Serialise concurrent creators on the newest row so version numbers do not collide.
         latest = SentimentTaxonomyVersion.objects.select_for_update().order_by("-version").first()
         number = (latest.version if latest else 0) + 1
-        return SentimentTaxonomyVersion.objects.create(
+        version = SentimentTaxonomyVersion.objects.create(
             version=number, pre_labels=pre_labels, post_labels=post_labels
         )
+        change_record(
+            actor=actor,
+            action=Action.TAXONOMY_CREATE,
+            obj=f"taxonomy version {number}",
+            after=_pickers(version),
+        )
+        return version
+
+
+def taxonomy_version_delete(*, version: SentimentTaxonomyVersion, actor: Any) -> None:
+    """Delete a version no label uses (SPEC J2: one in use is immutable); ConflictError otherwise."""
+    with transaction.atomic():
+        taxonomy_version_ensure_mutable(version=version)
+        change_record(
+            actor=actor,
+            action=Action.TAXONOMY_DELETE,
+            obj=f"taxonomy version {version.version}",
+            before=_pickers(version),
+        )
+        version.delete()
 
 
 def _taxonomy_for(version: int | None) -> SentimentTaxonomyVersion:
@@ -405,10 +456,13 @@ def journal_delete_all(*, user: User) -> int:
 
 def journal_dsr_delete(*, email: str) -> dict[str, int]:
     """Data-subject deletion (SPEC J10): labels of every account with this email; orders stay."""
+    return journal_labels_erase(user_ids=User.objects.filter(email__iexact=email).values("id"))
+
+
+def journal_labels_erase(*, user_ids) -> dict[str, int]:
+    """Every label (and note) of these accounts; their paper orders stay (SPEC J10, P3)."""
     with transaction.atomic():
-        deleted, _ = TradeSentimentLabel.objects.filter(
-            user__in=User.objects.filter(email__iexact=email).values("id")
-        ).delete()
+        deleted, _ = TradeSentimentLabel.objects.filter(user__in=user_ids).delete()
     return {TradeSentimentLabel._meta.db_table: deleted}
 
 
@@ -437,8 +491,13 @@ def paper_order_open(
 
     This is the answer to ADR 0133's chicken-and-egg: the label needs the order's id, so both
     rows commit together, and a bad label rolls the order back too. The caller passes
-    pre_label only while FLAG_SENTIMENT_JOURNAL is on (SPEC J1).
+    pre_label only while FLAG_SENTIMENT_JOURNAL is on (SPEC J1). The legs follow the same
+    structural rules as the walkthrough's (trading.rules); there is no fixture chain here, so
+    strikes and expiries are the trader's own.
     """
+    errors = leg_rule_errors(strategy_type=strategy_type, legs=legs)
+    if errors:
+        raise RuleViolation(errors)
     with transaction.atomic():
         order = PaperOrder.objects.create(
             user=user,

@@ -11,6 +11,7 @@ import logging
 
 from celery import shared_task
 
+from config import metrics
 from journal import services
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name="journal.tasks.lock_post_labels", soft_time_limit=60, time_limit=90)
 def lock_post_labels() -> int:
     locked = services.labels_lock_due()
+    metrics.record_lock_sweep(rows=locked)
     logger.info("journal: locked %d post label(s)", locked)
     return locked
 

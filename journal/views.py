@@ -1,4 +1,4 @@
-"""Journal HTTP API (SPEC J1, J2, J4–J8). Thin: parse, call a service, serialise.
+"""Journal HTTP API (SPEC J1, J2, J4–J8, J11, J12). Thin: parse, call a service, serialise.
 
 Every label route names FLAG_SENTIMENT_JOURNAL in its own permission_classes and mixes in
 FlagGateMixin, so an OFF flag answers 404 before authentication, like an unknown URL
@@ -7,22 +7,33 @@ FlagGateMixin, so an OFF flag answers 404 before authentication, like an unknown
 
 from __future__ import annotations
 
+import functools
+
 from django.core.paginator import Paginator as DjangoPaginator
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_filters.utils import translate_validation
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.auth import APIKeyAuthentication as TokenAuthentication
-from config.api import RuleViolation
+from config.schema import ApiAutoSchema
+from core.errors import RuleViolation
 from flags.permissions import FlagGateMixin, flag_required
 from flags.store import is_enabled
-from journal import services
-from journal.filters import LIST_PARAMS, BacktestFilter, LabelFilter
+from idempotency.drf import idempotent_write
+from journal import export, services, stats
+from journal.filters import LIST_PARAMS, BacktestFilter, ExportForm, LabelFilter, StatsFilter
 from journal.models import (
     BacktestPageRows,
     LabelTally,
@@ -35,6 +46,7 @@ from journal.serializers import (
     LABEL_LIST_COLUMNS,
     BacktestRowSerializer,
     JournalDeletedSerializer,
+    JournalExportSerializer,
     LabelCreateSerializer,
     LabelDetailSerializer,
     LabelSerializer,
@@ -42,6 +54,7 @@ from journal.serializers import (
     PaperOrderCloseSerializer,
     PaperOrderSerializer,
     PaperOrderTicketSerializer,
+    StatsSerializer,
     TaxonomySerializer,
     backtest_row_items,
     label_list_items,
@@ -53,9 +66,18 @@ JOURNAL_FLAG = "FLAG_SENTIMENT_JOURNAL"
 # credentials only when the first authenticator names a scheme. Sessions still work.
 AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 
-NOT_FOUND = OpenApiResponse(description="Not found: missing, someone else's, or the journal is off.")
+# No flag named and no feature described (SPEC F5): the same words whether the journal is on or off.
+NOT_FOUND = OpenApiResponse(description="Not found: missing or someone else's.")
 CONFLICT = OpenApiResponse(description="Conflicts with the current state (duplicate, locked, closed).")
 BAD_REQUEST = OpenApiResponse(description="Invalid input; field errors.")
+
+
+def _user_key_owner(request) -> str:
+    return f"user:{request.user.pk}"
+
+
+# The journal's writes: an Idempotency-Key belongs to the user, whatever the credential.
+_idempotent_write = functools.partial(idempotent_write, owner=_user_key_owner)
 
 
 class _CountedPaginator(DjangoPaginator):
@@ -115,10 +137,10 @@ class PaperOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self):
         return PaperOrder.objects.for_user(self.request.user)
 
-    @extend_schema(
-        summary="Open a paper order (with an optional pre_label while the journal is on)",
+    @_idempotent_write(
+        summary="Open a paper order",
         request=PaperOrderTicketSerializer,
-        responses={201: PaperOrderSerializer, 400: BAD_REQUEST, 409: CONFLICT},
+        responses={201: PaperOrderSerializer, 400: BAD_REQUEST},
     )
     def create(self, request):
         # SPEC J1: the order ticket's pre_label exists only while the journal is on.
@@ -137,10 +159,10 @@ class PaperOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return Response(PaperOrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
+    @_idempotent_write(
         summary="Close an open paper order",
         request=PaperOrderCloseSerializer,
-        responses={200: PaperOrderSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: PaperOrderSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def close(self, request, pk: int):
         body = PaperOrderCloseSerializer(data=request.data)
@@ -191,7 +213,7 @@ class SentimentLabelViewSet(FlagGateMixin, viewsets.GenericViewSet):
     )
     def list(self, request):
         # `.values()` rows, not model instances: LabelSerializer's JSON for a fraction of the
-        # cost (issue 11; journal.serializers.label_list_items).
+        # cost (journal.serializers.label_list_items).
         rows = self.get_queryset().values(*LABEL_LIST_COLUMNS)
         if set(request.query_params) - set(LIST_PARAMS):
             rows = self.filter_queryset(rows)  # filters, and a 400 for a parameter it does not take
@@ -201,10 +223,10 @@ class SentimentLabelViewSet(FlagGateMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(label_list_items(page))
 
-    @extend_schema(
+    @_idempotent_write(
         summary="Label one of the user's trades",
         request=LabelCreateSerializer,
-        responses={201: LabelSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
+        responses={201: LabelSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def create(self, request):
         body = LabelCreateSerializer(data=request.data)
@@ -243,7 +265,7 @@ class SentimentLabelViewSet(FlagGateMixin, viewsets.GenericViewSet):
     )
     def destroy_all(self, request):
         # It deletes the whole journal only when asked plainly: `?trade_id=4` must never be
-        # read as "delete that one" and then delete everything (issue 10).
+        # read as "delete that one" and then delete everything.
         if request.query_params:
             raise RuleViolation(
                 {
@@ -297,7 +319,7 @@ class BacktestFilterView(FlagGateMixin, ListAPIView):
     @extend_schema(summary="Filter the user's labelled trades, with a descriptive summary")
     def get(self, request):
         matching = self.filter_queryset(self.get_queryset())
-        # Two statements at any size (SPEC J8, issue 11): the summary, whose overall count is
+        # Two statements at any size (SPEC J8): the summary, whose overall count is
         # also the paginator's, and one page.
         summary = matching.backtest_summary()
         self.paginator.known_count = summary["trades"]
@@ -326,3 +348,85 @@ class SentimentTaxonomyView(FlagGateMixin, GenericAPIView):
         versions = list(self.get_queryset())
         body = {"current_version": versions[-1].version if versions else None, "versions": versions}
         return Response(TaxonomySerializer(body).data)
+
+
+class FilteredAnswerSchema(ApiAutoSchema):
+    """One answer filtered like a list: drf-spectacular documents the filters of lists only."""
+
+    def get_filter_backends(self):
+        return getattr(self.view, "filter_backends", [])
+
+
+class JournalStatsView(FlagGateMixin, GenericAPIView):
+    """`GET /api/sentiment-labels/stats/` (SPEC J11): descriptive figures over the user's closed,
+    labelled trades, filtered like the backtest filter (journal.stats holds the definitions)."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [flag_required(JOURNAL_FLAG), IsAuthenticated]
+    serializer_class = StatsSerializer
+    filterset_class = StatsFilter
+    pagination_class = None
+    schema = FilteredAnswerSchema()
+
+    def get_queryset(self):
+        return TradeSentimentLabel.objects.backtest_for_user(self.request.user)
+
+    @extend_schema(
+        summary="Descriptive statistics of the user's closed, labelled trades",
+        responses={200: StatsSerializer, 400: BAD_REQUEST},
+    )
+    def get(self, request):
+        # Three statements at any size: token+user, the taxonomy (the filter's code check and
+        # the display text share it), the reduction of the matching trades to group rows.
+        taxonomy = list(SentimentTaxonomyVersion.objects.values("version", "pre_labels", "post_labels"))
+        filterset = StatsFilter(request.query_params, queryset=self.get_queryset(), request=request)
+        filterset.form.taxonomy_rows = taxonomy
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        rows = filterset.qs.stats_group_rows()
+        return Response(stats.journal_stats(rows, pickers=stats.pickers_from_rows(taxonomy)))
+
+
+class FormatIsAParameter(DefaultContentNegotiation):
+    """`?format=` is the export's own parameter here, not DRF's renderer override (which would
+    answer 404 to `?format=csv`): the export streams its own body, errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class JournalExportView(FlagGateMixin, APIView):
+    """`GET /api/sentiment-labels/export/?format=json|csv` (SPEC J12): the owner's own orders,
+    labels and notes, streamed as an attachment. Never logged (journal.export)."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [flag_required(JOURNAL_FLAG), IsAuthenticated]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = FormatIsAParameter
+
+    @extend_schema(
+        summary="Download the user's own paper orders, labels and notes",
+        parameters=[
+            OpenApiParameter(
+                "format", str, enum=list(export.EXPORT_FORMATS), default="json", description="json or csv."
+            )
+        ],
+        responses={
+            (200, "application/json"): JournalExportSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="One row per label, its order beside it."
+            ),
+            400: BAD_REQUEST,
+        },
+    )
+    def get(self, request):
+        form = ExportForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        export_format = form.cleaned_data["format"] or "json"
+        body = export.journal_export(user=request.user, export_format=export_format)
+        response = StreamingHttpResponse(body, content_type=export.CONTENT_TYPES[export_format])
+        filename = export.export_filename(export_format=export_format, now=timezone.now())
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,11 +1,19 @@
-"""Root fixtures: actors (alice owns, bob is a stranger, anonymous), in-memory flags, services."""
+"""Root fixtures: the actors, in-memory flags, services.
+
+Actors, one definition each: `alice` owns, `bob` is a stranger (`alice_client`, `bob_client`:
+API-key clients), `anon_client` is anonymous; in the back office `operator` (a superuser,
+`admin_client` its session) and `analyst` (the read-only group, `analyst_client`), both with
+the second factor verified (`staff_login`).
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -34,6 +42,47 @@ def _isolated_flags(monkeypatch):
     store.invalidate()
     yield
     store.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process(monkeypatch):
+    """Every test's /healthz sees a process that just started: a long suite run must not make
+    a database whose lock sweep never ran look like a deploy whose beat never started."""
+    import time
+
+    monkeypatch.setattr("config.views.PROCESS_STARTED", time.monotonic())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """Rate-limit counters live in the cache (config/throttling.py): no test inherits another's
+    failed keys or writes."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    """What data migrations write (taxonomy v1, the Analyst group and its view permissions),
+    back for every database test: a transactional test's flush (the browser and process
+    tests) empties every table, and pytest-django may run one before any other test."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("transactional_db" if marker and marker.kwargs.get("transaction") else "db")
+    from django.contrib.auth.models import Group
+
+    from accounts.services import ANALYST_GROUP
+    from tests.factories import MigrationEditor
+    from tests.journal.factories import seed_taxonomy_v1
+
+    seed_taxonomy_v1()
+    if not Group.objects.filter(name=ANALYST_GROUP, permissions__isnull=False).exists():
+        importlib.import_module("accounts.migrations.0003_i10_analyst_permissions").sync(
+            django_apps, MigrationEditor
+        )
 
 
 @pytest.fixture
@@ -132,9 +181,65 @@ def anon_client() -> APIClient:
 
 @pytest.fixture
 def operator(db):
+    """A back-office superuser: invites testers, issues tokens, overrides flags."""
     from tests.factories import UserFactory
 
     return UserFactory(username="operator", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_login(db):
+    """`staff_login(client, user)`: logged in with a verified second factor (tests/second_factor.py)."""
+    from tests.second_factor import staff_login as login
+
+    return login
+
+
+@pytest.fixture
+def admin_client(operator, staff_login) -> Client:
+    """The operator's admin session, second factor verified (shadows pytest-django's)."""
+    return staff_login(Client(), operator)
+
+
+@pytest.fixture
+def analyst(db):
+    """A staff user in the read-only Analyst group (SPEC A4): views everything, changes nothing."""
+    from django.contrib.auth.models import Group
+
+    from accounts.services import ANALYST_GROUP
+    from tests.factories import MigrationEditor, UserFactory
+
+    # The group and its permissions as the migration makes them: a transactional test (the
+    # browser tests) flushed what the migration wrote.
+    if not Group.objects.filter(name=ANALYST_GROUP, permissions__isnull=False).exists():
+        sync = importlib.import_module("accounts.migrations.0003_i10_analyst_permissions").sync
+        sync(django_apps, MigrationEditor)
+    user = UserFactory(username="ana", is_staff=True)
+    user.groups.add(Group.objects.get(name=ANALYST_GROUP))
+    return user
+
+
+@pytest.fixture
+def analyst_client(analyst, staff_login) -> Client:
+    """The analyst's admin session, second factor verified."""
+    return staff_login(Client(), analyst)
+
+
+@pytest.fixture
+def signed_off_copy(operator):
+    """The current walkthrough copy signed off (SPEC W16): inviting testers is refused without it.
+
+    Written straight to the table, so tests that count change-log entries see only their own."""
+    from walkthrough import scenarios
+    from walkthrough.models import CopySignoff
+
+    return CopySignoff.objects.create(
+        copy_version=scenarios.copy_version(),
+        copy_digest=scenarios.copy_digest(),
+        operator=operator,
+        operator_label=operator.get_username(),
+        note="Reviewed against the checklist (tests).",
+    )
 
 
 def pytest_configure(config):

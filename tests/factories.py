@@ -7,6 +7,13 @@ import factory
 from accounts.models import User
 
 
+class MigrationEditor:
+    """What a data migration's RunPython function reads of its schema editor, to call one."""
+
+    class connection:
+        alias = "default"
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User

@@ -87,9 +87,10 @@ def http(method: str, url: str, *, headers: dict[str, str] | None = None, body: 
 
 
 class Server:
-    """A gunicorn web process (one worker) with exactly the environment a test gives it."""
+    """A gunicorn web process (one worker unless told) with exactly the environment a test gives it."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], *, workers: int = 1):
+        self.workers = workers
         path = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"
         self.env = clean_env({**env, "PATH": path})
         self.process: subprocess.Popen | None = None
@@ -102,7 +103,8 @@ class Server:
         import urllib.error
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", "127.0.0.1:0", "-w", "1"],
+            # gunicorn.conf.py (worker class, threads, timeouts) applies, as in the Procfile.
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", "127.0.0.1:0", "-w", str(self.workers)],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,

@@ -23,13 +23,15 @@ def attached_connection():
 
 
 def raw_call(method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes = b"") -> bytes:
-    """One request through config.wsgi.application; returns status, headers and body as bytes."""
+    """One request through config.wsgi.application; returns status, headers and body as bytes.
+    `path` may carry a query string (`/x/?format=csv`)."""
     from config.wsgi import application
 
+    path, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "SERVER_NAME": "testserver",
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -45,7 +47,8 @@ def raw_call(method: str, path: str, *, headers: dict[str, str] | None = None, b
     }
     if body:
         environ["CONTENT_TYPE"] = "application/json"
-    for name, value in (headers or {}).items():
+    # A fixed request id (answered in X-Request-ID), so two calls' bytes can be compared.
+    for name, value in {"X-Request-ID": "raw-call", **(headers or {})}.items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     captured: list = []
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -30,6 +32,14 @@ class StrategyType(models.TextChoices):
     IRON_CONDOR = "iron_condor", "Iron condor"
     VERTICAL_SPREAD = "vertical_spread", "Vertical spread"
     COVERED_CALL = "covered_call", "Covered call"
+
+
+def strategy_type_check(*, name: str, nullable: bool = False) -> models.CheckConstraint:
+    """The CHECK behind every strategy_type column: one of StrategyType (or NULL if allowed)."""
+    valid = Q(strategy_type__in=StrategyType.values)
+    return models.CheckConstraint(
+        condition=Q(strategy_type__isnull=True) | valid if nullable else valid, name=name
+    )
 
 
 # ASCII digits only ([0-9], never \d, which matches every Unicode digit in Python), no sign,
@@ -83,48 +93,48 @@ def parse_expiry(value: object) -> str | None:
     return value if EXPIRY_MIN <= day <= EXPIRY_MAX else None
 
 
+class _ParsedStringField(serializers.Field):
+    """A JSON string read by `parse` (None: invalid, with the field's own message); the
+    value goes back out exactly as it came in."""
+
+    parse: Callable[[object], object | None]
+
+    def to_internal_value(self, data):
+        value = self.parse(data)
+        if value is None:
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value):
+        return value
+
+
 @extend_schema_field({"type": "string", "pattern": STRIKE_PATTERN, "maxLength": 12, "example": "5600"})
-class StrikeField(serializers.Field):
+class StrikeField(_ParsedStringField):
     """A positive decimal sent as a JSON string ("5600", "101.50"), returned exactly as sent."""
 
+    parse = staticmethod(parse_strike)
     default_error_messages = {
         "invalid": 'Send a positive decimal as a string of ASCII digits, e.g. "5600" or "101.50" '
         "(no sign, exponent or spaces; at most 7 digits before the point and 4 after)."
     }
 
-    def to_internal_value(self, data):
-        value = parse_strike(data)
-        if value is None:
-            self.fail("invalid")
-        return value
-
-    def to_representation(self, value):
-        return value
-
 
 @extend_schema_field({"type": "string", "format": "date", "pattern": EXPIRY_PATTERN, "example": "2026-07-17"})
-class ExpiryField(serializers.Field):
+class ExpiryField(_ParsedStringField):
     """A calendar date "YYYY-MM-DD" from 2000-01-01 to 2099-12-31, returned exactly as sent."""
 
+    parse = staticmethod(parse_expiry)
     default_error_messages = {
         "invalid": f"Send a real date as YYYY-MM-DD between {EXPIRY_MIN.isoformat()} and "
         f"{EXPIRY_MAX.isoformat()}."
     }
 
-    def to_internal_value(self, data):
-        value = parse_expiry(data)
-        if value is None:
-            self.fail("invalid")
-        return value
-
-    def to_representation(self, value):
-        return value
-
 
 @extend_schema_field(
     {"type": "string", "pattern": SIGNED_MONEY_PATTERN, "maxLength": 16, "example": "-12.50"}
 )
-class SignedMoneyField(serializers.Field):
+class SignedMoneyField(_ParsedStringField):
     """A signed amount as a JSON string ("12.50", "-3", "0"): at most 2 decimals, no exponent."""
 
     default_error_messages = {
@@ -132,11 +142,7 @@ class SignedMoneyField(serializers.Field):
         'most 2 decimals, e.g. "12.50" or "-3" (no "+", exponent or spaces).'
     }
 
-    def to_internal_value(self, data):
-        value = parse_signed_money(data)
-        if value is None:
-            self.fail("invalid")
-        return value
+    parse = staticmethod(parse_signed_money)
 
     def to_representation(self, value):
         return None if value is None else f"{value:.2f}"
@@ -151,11 +157,53 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+def json_type(value: object) -> str:
+    """What a JSON value is, in words, for messages ("a string", not Python's "str")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+class LegListSerializer(serializers.ListSerializer):
+    """A trade's legs; its own messages say what to send (DRF's speak of "elements")."""
+
+    default_error_messages = {
+        "not_a_list": "Send the legs as a list of leg objects, not {input_type}.",
+        "empty": "Send at least one leg.",
+        "min_length": "Send at least one leg.",
+        "max_length": "Send at most {max_length} legs.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            message = self.error_messages["not_a_list"].format(input_type=json_type(data))
+            raise serializers.ValidationError({"non_field_errors": [message]}, code="not_a_list")
+        return super().to_internal_value(data)
+
+
 @extend_schema_serializer(component_name="Leg")
 class LegSerializer(serializers.Serializer):
-    """SPEC W7 leg. Every key is required; right/strike/expiry are null exactly for equity legs."""
+    """SPEC W7 leg. Every key is required; right/strike/expiry are null exactly for equity legs.
+
+    The schema states the two shapes as a union told apart by `instrument` (config.schema)."""
 
     FIELDS = ("action", "instrument", "right", "strike", "expiry", "quantity")
+    default_error_messages = {
+        "invalid": "Send each leg as an object with action, instrument, right, strike, expiry and "
+        "quantity, not {datatype}.",
+        "null": "Send each leg as an object, not null.",
+    }
+
+    class Meta:
+        list_serializer_class = LegListSerializer
 
     action = serializers.ChoiceField(choices=["buy", "sell"])
     instrument = serializers.ChoiceField(choices=["option", "equity"])
@@ -167,6 +215,12 @@ class LegSerializer(serializers.Serializer):
     def run_validation(self, data=serializers.empty):
         self.initial_data = data
         return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if data is not None and not isinstance(data, dict):
+            message = self.error_messages["invalid"].format(datatype=json_type(data))
+            raise serializers.ValidationError({"non_field_errors": [message]}, code="invalid")
+        return super().to_internal_value(data)
 
     def validate(self, attrs):
         unknown = (
@@ -191,11 +245,21 @@ def legs_field(**kwargs) -> LegSerializer:
 
 
 def flatten_leg_errors(detail: dict) -> dict:
-    """DRF's positional `{"legs": [{}, {"strike": [...]}]}` → `{"legs[1].strike": [...]}`."""
+    """DRF's positional `{"legs": [{}, {"strike": [...]}]}` → `{"legs[1].strike": [...]}`.
+
+    Every value comes out a list of messages (the ValidationError schema): a leg that is not an
+    object (`[null]`, `["leg"]`) is keyed `legs[i]`, a `legs` that is not a list `legs`."""
     flat: dict = {}
     for key, value in detail.items():
-        if key == "legs" and isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        if key != "legs":
+            flat[key] = value
+        elif isinstance(value, dict):  # `legs` was not a list: {"non_field_errors": [...]}
+            flat["legs"] = [message for messages in value.values() for message in messages]
+        elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
             for index, item in enumerate(value):
+                if isinstance(item, list):
+                    flat[f"legs[{index}]"] = item
+                    continue
                 for field, messages in (item or {}).items():
                     name = f"legs[{index}]" if field == "non_field_errors" else f"legs[{index}].{field}"
                     flat[name] = messages

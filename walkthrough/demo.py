@@ -7,7 +7,7 @@ is re-issued on every run because a raw token is never stored and can only be sh
 from __future__ import annotations
 
 from walkthrough import scenarios, services
-from walkthrough.models import Progress, Track
+from walkthrough.models import Progress, Screen, Track
 
 DEMO_FULL = "demo-full@example.com"
 DEMO_SELF_SELECT = "demo-self@example.com"
@@ -70,7 +70,22 @@ COHORT = [
 SURVEY = {"clarity": "4", "relevance": "yes", "next_step": "paper_trade_more"}
 
 
+DEMO_SIGNOFF_NOTE = "Demo data for make run: the demo operator signs off the bundled copy."
+
+
+def seed_copy_signoff(*, operator, stdout) -> None:
+    """SPEC W16: `make run` walks straight through, so the demo operator signs off the copy."""
+    if services.copy_signoff_current() is None:
+        services.copy_signoff_record(operator=operator, note=DEMO_SIGNOFF_NOTE)
+    who = operator.get_username()
+    stdout.write(f"Walkthrough copy {scenarios.copy_version()}: signed off as {who} (demo)")
+
+
 def seed_demo(*, stdout) -> None:
+    from accounts.demo import DEMO_OPERATOR
+    from accounts.models import User
+
+    seed_copy_signoff(operator=User.objects.get(username=DEMO_OPERATOR[0]), stdout=stdout)
     # Routing on, self-select on: the cohort shows all three scenarios. Each tester walks the
     # screens in order through the services, as the API would (SPEC W13).
     flags = scenarios.Flags(routing=True, self_select=True)
@@ -79,9 +94,9 @@ def seed_demo(*, stdout) -> None:
             continue
         progress, _ = services.walkthrough_token_issue(email=email, track=track)
         progress = services.door_answer(progress=progress, flags=flags, **door)
-        services.screen_continue(progress=progress, screen=2, flags=flags)
+        services.screen_continue(progress=progress, screen=Screen.SCENARIO, flags=flags)
         if trade:
-            served = flags.resolve(progress.intent_bucket)
+            served = services.served_for(progress=progress, flags=flags)
             services.paper_trade_create(
                 progress=progress,
                 route=served.builder_route,
@@ -90,7 +105,7 @@ def seed_demo(*, stdout) -> None:
                 flags=flags,
             )
         if survey:
-            services.screen_continue(progress=progress, screen=4, flags=flags)
+            services.screen_continue(progress=progress, screen=Screen.REVIEW, flags=flags)
             services.survey_submit(progress=progress, answers=SURVEY, flags=flags)
     if not Progress.objects.for_email(DEMO_SELF_SELECT).exists():
         services.walkthrough_token_issue(email=DEMO_SELF_SELECT, track=Track.SELF_SELECT)

@@ -61,7 +61,13 @@ class ProgressSummarySerializer(serializers.Serializer):
     builder_route = serializers.CharField()
     paper_trades = serializers.IntegerField()
     survey_submitted = serializers.BooleanField()
-    next_screen = serializers.CharField(help_text="The route of the step to do now (SPEC W13).")
+    next_screen = serializers.CharField(
+        allow_null=True,
+        help_text="The route of the step to do now (SPEC W13); null once the walkthrough is complete.",
+    )
+    completed = serializers.BooleanField(
+        help_text="True once the survey is submitted: the walkthrough is complete (next_screen is null)."
+    )
     copy_version = serializers.CharField(help_text="Version of the reviewed copy in walkthrough/scenarios.")
 
 
@@ -102,7 +108,10 @@ class InlineGuideSerializer(serializers.Serializer):
 
 
 class ScenarioHeaderSerializer(serializers.Serializer):
-    """What every scenario-driven screen (2, 3, simple/1, 4) starts with (SPEC W5)."""
+    """What every scenario-driven screen starts with (SPEC W5)."""
+
+    # Screens 2, 3, 4 and, with FLAG_BETA_WALKTHROUGH_SELF_SELECT on, simple/1. Docstrings are
+    # the schema's descriptions: they name no flagged screen (SPEC F5).
 
     screen = serializers.CharField()
     scenario = serializers.CharField()
@@ -113,7 +122,9 @@ class ScenarioHeaderSerializer(serializers.Serializer):
 
 
 class ScenarioScreenSerializer(ScenarioHeaderSerializer):
-    """Screens 2, 3 and simple/1; `chain` only on the builders (3, simple/1)."""
+    """A scenario screen; `chain` only on a builder screen."""
+
+    # Screens 2, 3 and simple/1; the builders are 3 and simple/1.
 
     inline_guide = InlineGuideSerializer(allow_null=True)
     chain = ChainSerializer(required=False)
@@ -129,8 +140,46 @@ class PaperTradeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FillSerializer(serializers.Serializer):
+    leg = serializers.IntegerField(help_text="The leg's index in `legs`, counted from 0.")
+    price = serializers.CharField(
+        help_text="Per share: a sale at the bid, a buy at the ask, shares at the price."
+    )
+
+
+class NetSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["credit", "debit"])
+    per_unit = serializers.CharField(help_text="Per share of one contract, as quotes read.")
+    total = serializers.CharField(help_text="The whole position, in currency.")
+
+
+class PayoffPointSerializer(serializers.Serializer):
+    underlying = serializers.CharField()
+    pnl = serializers.CharField(help_text="The whole position's profit (+) or loss (-) at expiry.")
+
+
+class ReviewSerializer(serializers.Serializer):
+    """SPEC W15: the filled trade's economics at expiry (trading.economics)."""
+
+    fills = FillSerializer(many=True)
+    net = NetSerializer()
+    max_gain = serializers.CharField(allow_null=True, help_text="The highest P&L at expiry; null: unlimited.")
+    max_loss = serializers.CharField(
+        allow_null=True, help_text="The lowest P&L at expiry, signed (a loss is negative); null: unlimited."
+    )
+    breakevens = serializers.ListField(child=serializers.CharField())
+    payoff = PayoffPointSerializer(
+        many=True,
+        help_text="Sorted by underlying; a point at every strike and breakeven, a margin either side.",
+    )
+    multiplier = serializers.IntegerField(help_text="Shares per option contract.")
+
+
 class ReviewScreenSerializer(ScenarioHeaderSerializer):
     trade = PaperTradeSerializer()
+    review = ReviewSerializer(
+        allow_null=True, help_text="null only for a trade filled before fills were recorded."
+    )
 
 
 class SurveyScreenSerializer(serializers.Serializer):

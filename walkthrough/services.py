@@ -7,24 +7,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from config.api import ConflictError, RuleViolation
+from audit.models import COMMAND, Action
+from audit.services import change_record
+from core.errors import ConflictError, RuleViolation
 from walkthrough import scenarios
 from walkthrough.auth import token_hash, token_new
 from walkthrough.models import (
     LAST_SCREEN,
+    CopySignoff,
     PaperTrade,
     Progress,
+    Screen,
     ScreenEvent,
     StrategyType,
     SurveyAnswer,
     Track,
+    review_of,
 )
-from walkthrough.scenarios.rules import CHECKS, iron_condor_columns
+from walkthrough.scenarios.rules import check_trade, fill_quotes, iron_condor_columns
 
 PURGE_AFTER = dt.timedelta(days=30)  # SPEC W11 / ADR 0115 retention
 
@@ -49,7 +55,60 @@ def _progress_for_update(email: str) -> Progress | None:
     return Progress.objects.select_for_update().filter(tester_email=email).first()
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    """One address's new token: `raw` exists only here, to be shown once (SPEC W1)."""
+
+    progress: Progress
+    raw: str
+    reissued: bool  # the address was a tester already: their old token no longer works
+
+
+class IssuedVia(models.TextChoices):
+    """Where an operator issued tokens from; the change-log entry names it."""
+
+    INVITE_PAGE = "invite_page", "on the invite page"
+    TOKEN_ACTION = "token_action", 'with the admin action "Issue a new token"'
+    COMMAND = "command", "with manage.py issue_walkthrough_token"
+
+
+def walkthrough_tokens_issue(
+    *, emails: list[str], track: str | None = None, actor: AbstractBaseUser | None, via: IssuedVia
+) -> list[IssuedToken]:
+    """Issue (or re-issue) a token to each address, all in one transaction, and log it.
+
+    The one way operators hand out tokens (the invite page, the admin action and the command
+    all call it). Every address is one change-log entry (SPEC P2) by `actor` (None: `command`):
+    the address, issued or re-issued, and where from; never a token. Any error issues nothing:
+    a bad address (RuleViolation), a track switch (ConflictError), or a copy release that no
+    operator has signed off yet (CopyNotSignedOff, SPEC W16).
+    """
+    copy_signoff_require()
+    with transaction.atomic():
+        issued = [IssuedToken(*_token_issue(email=email, track=track)) for email in emails]
+        for token in issued:
+            change_record(
+                actor=actor if actor is not None else COMMAND,
+                action=Action.TOKEN_REISSUE if token.reissued else Action.TOKEN_ISSUE,
+                obj=token.progress.tester_email,
+                subject=token.progress.tester_email,
+                before={"token": "earlier token"} if token.reissued else None,
+                after={
+                    "token": "new token, the earlier one revoked" if token.reissued else "new token",
+                    "track": token.progress.track,
+                    "via": via.label,
+                },
+            )
+    return issued
+
+
 def walkthrough_token_issue(*, email: str, track: str | None = None) -> tuple[Progress, str]:
+    """One tester's token, unlogged (demo data, tests): operators go through walkthrough_tokens_issue."""
+    progress, raw, _ = _token_issue(email=email, track=track)
+    return progress, raw
+
+
+def _token_issue(*, email: str, track: str | None) -> tuple[Progress, str, bool]:
     """Create the tester (or re-issue): the new raw token is returned once, the old one dies."""
     email = normalize_email(email)
     if track is not None and track not in Track.values:
@@ -63,7 +122,7 @@ def walkthrough_token_issue(*, email: str, track: str | None = None) -> tuple[Pr
                     progress = Progress.objects.create(
                         tester_email=email, token_hash=token_hash(raw), track=track or Track.FULL
                     )
-                    return progress, raw
+                    return progress, raw, False
                 if track is not None and track != progress.track:
                     # Switching track would orphan persona answers or a chosen bucket; an
                     # operator who means it deletes the tester (dsr_delete) and issues afresh.
@@ -72,7 +131,7 @@ def walkthrough_token_issue(*, email: str, track: str | None = None) -> tuple[Pr
                     )
                 progress.token_hash = token_hash(raw)
                 progress.save(update_fields=["token_hash"])
-                return progress, raw
+                return progress, raw, True
         except IntegrityError:
             # Two first issues for one new email raced and the other committed first: the
             # unique email constraint caught it, so this attempt becomes a re-issue.
@@ -93,14 +152,13 @@ def _locked(progress: Progress) -> Progress:
 
 # --- W13 screen order ------------------------------------------------------------------------
 
-DOOR, SCENARIO, BUILDER, REVIEW, SURVEY = 1, 2, 3, 4, 5
 # What each step asks of the tester, for the 409 that sends them there.
 _STEP_TODO = {
-    DOOR: "Answer the door screen first.",
-    SCENARIO: "Continue from the scenario screen (POST {}) first.",
-    BUILDER: "Build a paper trade first.",
-    REVIEW: "Continue from the review screen (POST {}) first.",
-    SURVEY: "The survey is the last screen.",
+    Screen.DOOR: "Answer the door screen first.",
+    Screen.SCENARIO: "Continue from the scenario screen (POST {}) first.",
+    Screen.BUILDER: "Build a paper trade first.",
+    Screen.REVIEW: "Continue from the review screen (POST {}) first.",
+    Screen.SURVEY: "The survey is the last screen.",
 }
 
 
@@ -122,24 +180,29 @@ def walkthrough_position(*, progress: Progress, flags: scenarios.Flags) -> Posit
     is past the builder; a completed survey is the end (5, repeatable). Rows from before the
     state machine (NULL bucket, any current_screen) thus continue where they were.
     """
-    served = flags.resolve(progress.intent_bucket)
+    served = served_for(progress=progress, flags=flags)
     reached = _reached_before_trades(progress)
     has_trade = PaperTrade.objects.for_progress(progress).exists()
-    reached = max(reached, REVIEW) if has_trade else min(reached, BUILDER)
+    reached = max(reached, Screen.REVIEW) if has_trade else min(reached, Screen.BUILDER)
     step = min(reached, LAST_SCREEN)
     return Position(step, _route(step, served), served)
+
+
+def served_for(*, progress: Progress, flags: scenarios.Flags) -> scenarios.Resolution:
+    """SPEC W5, F8: the scenario this tester is served now, by bucket and routing arm."""
+    return flags.serve(bucket=progress.intent_bucket, subject=progress.pk, stored_arm=progress.routing_arm)
 
 
 def _reached_before_trades(progress: Progress) -> int:
     """The furthest step the stored screen and door answers alone show (no trade lookup)."""
     reached = progress.current_screen
     if progress.intent_bucket is not None or progress.persona_answers is not None:
-        reached = max(reached, SCENARIO)
+        reached = max(reached, Screen.SCENARIO)
     return reached
 
 
 def _route(step: int, served: scenarios.Resolution) -> str:
-    return served.builder_route if step == BUILDER else f"{scenarios.API_ROOT}screen/{step}"
+    return served.builder_route if step == Screen.BUILDER else f"{scenarios.API_ROOT}screen/{step}"
 
 
 def _conflict(position: Position, detail: str) -> ConflictError:
@@ -173,6 +236,8 @@ def door_answer(
 
     The answers may change until the tester's first paper trade; from then on they are frozen
     (409), so every trade and survey answer stays under the bucket it was made in (SPEC W13).
+    Each answer also (re)assigns the routing arm under the rollout of the moment (SPEC F8),
+    frozen with the answers.
     """
     if progress.track == Track.FULL:
         if answers is None or intent_bucket is not None:
@@ -197,8 +262,11 @@ def door_answer(
                 "The door answers are fixed once a paper trade is filled. Carry on at next_screen.",
             )
         row.persona_answers, row.intent_bucket = persona, bucket
-        _event(row, step=DOOR, now=now)
-        _touch(row, reached=SCENARIO, now=now, fields=["persona_answers", "intent_bucket"])
+        row.routing_arm = flags.assign_arm(row.pk)
+        _event(row, step=Screen.DOOR, now=now)
+        _touch(
+            row, reached=Screen.SCENARIO, now=now, fields=["persona_answers", "intent_bucket", "routing_arm"]
+        )
     return row
 
 
@@ -234,10 +302,29 @@ def screen_continue(*, progress: Progress, screen: int, flags: scenarios.Flags) 
 
 
 def latest_trade(*, progress: Progress) -> PaperTrade | None:
-    return PaperTrade.objects.for_progress(progress).first()
+    return progress.latest_trade()
 
 
 # --- W7 paper trades -------------------------------------------------------------------------
+
+
+def _require_served(served: scenarios.Resolution, *, route: str, strategy_type: str) -> None:
+    """A trade goes to the builder served now, for the strategy served now; else a 409 naming them."""
+    if route != served.builder_route:
+        detail = (
+            f"Paper trades for this tester are built at {served.builder_route}; "
+            "POST the trade there (see builder_route)."
+        )
+    elif strategy_type != served.strategy_type:
+        detail = (
+            f"strategy_type {strategy_type!r} is not the scenario served now "
+            f"({served.strategy_type!r}); fetch the screen again."
+        )
+    else:
+        return
+    raise ConflictError(
+        {"detail": detail, "strategy_type": served.strategy_type, "builder_route": served.builder_route}
+    )
 
 
 def paper_trade_create(
@@ -257,46 +344,37 @@ def paper_trade_create(
     now = timezone.now()
     with transaction.atomic():
         row = _locked(progress)
-        served = flags.resolve(row.intent_bucket)
+        served = served_for(progress=row, flags=flags)
         # A stored trade only ever moves a tester forward (to the review), so it can decide
         # whether the builder is open only when the screens alone say it is not: the usual
-        # trade POST skips that lookup and stays within its query budget (issue 11).
-        if _reached_before_trades(row) < BUILDER:
-            _require_step(walkthrough_position(progress=row, flags=flags), BUILDER)
-        if route != served.builder_route:
-            raise ConflictError(
-                {
-                    "detail": (
-                        f"Paper trades for this tester are built at {served.builder_route}; "
-                        "POST the trade there (see builder_route)."
-                    ),
-                    "strategy_type": served.strategy_type,
-                    "builder_route": served.builder_route,
-                }
-            )
-        if strategy_type != served.strategy_type:
-            raise ConflictError(
-                {
-                    "detail": (
-                        f"strategy_type {strategy_type!r} is not the scenario served now "
-                        f"({served.strategy_type!r}); fetch the screen again."
-                    ),
-                    "strategy_type": served.strategy_type,
-                    "builder_route": served.builder_route,
-                }
-            )
+        # trade POST skips that lookup and stays within its query budget.
+        if _reached_before_trades(row) < Screen.BUILDER:
+            _require_step(walkthrough_position(progress=row, flags=flags), Screen.BUILDER)
+        _require_served(served, route=route, strategy_type=strategy_type)
         data = scenarios.scenario(served.scenario)
-        errors = CHECKS[strategy_type](legs, data)
+        errors = check_trade(strategy_type=strategy_type, legs=legs, scenario=data)
         if errors:
             raise RuleViolation(errors)
-        columns = (
-            iron_condor_columns(legs, data["chain"]) if strategy_type == StrategyType.IRON_CONDOR else {}
-        )
+        # SPEC W15: the fills are recorded now, with the trade, so a later fixture change
+        # never rewrites its review.
+        fills = fill_quotes(legs, data["chain"])
+        columns = iron_condor_columns(legs, fills) if strategy_type == StrategyType.IRON_CONDOR else {}
         trade = PaperTrade.objects.create(
-            progress=row, strategy_type=strategy_type, legs_json=legs, filled_at=now, **columns
+            progress=row,
+            strategy_type=strategy_type,
+            legs_json=legs,
+            fills_json=fills,
+            review_json=review_of(legs=legs, fills=fills),
+            filled_at=now,
+            **columns,
         )
-        _event(row, step=BUILDER, now=now, strategy_type=strategy_type)
-        _touch(row, reached=REVIEW, now=now, fields=[])
+        _event(row, step=Screen.BUILDER, now=now, strategy_type=strategy_type)
+        # SPEC F8: the arm freezes with the door answers; a tester who answered the door while
+        # routing was off keeps the arm their trade was served under.
+        frozen = []
+        if row.routing_arm is None and (arm := flags.assign_arm(row.pk)) is not None:
+            row.routing_arm, frozen = arm, ["routing_arm"]
+        _touch(row, reached=Screen.REVIEW, now=now, fields=frozen)
     return trade
 
 
@@ -315,12 +393,12 @@ def survey_submit(
         position = walkthrough_position(progress=row, flags=flags)
         # After the review, which follows the trade: otherwise a tester who skipped the
         # builder would count as having reached screens 3-4 in the cohort funnel (SPEC A2).
-        _require_step(position, SURVEY)
+        _require_step(position, Screen.SURVEY)
         stored = dict(SurveyAnswer.objects.filter(progress=row).values_list("question_id", "answer"))
         if stored:
             if stored != answers:
                 raise _conflict(position, "The survey was already submitted with different answers.")
-            _event(row, step=SURVEY, now=now)
+            _event(row, step=Screen.SURVEY, now=now)
             _touch(row, reached=LAST_SCREEN, now=now, fields=[])  # still a screen POST (ADR 0115)
             return stored, False
         try:
@@ -332,7 +410,7 @@ def survey_submit(
         except IntegrityError:  # belt and braces: the unique constraint has the last word
             raise _conflict(position, "The survey was already submitted.") from None
         row.completed_at = row.completed_at or now
-        _event(row, step=SURVEY, now=now)
+        _event(row, step=Screen.SURVEY, now=now)
         _touch(row, reached=LAST_SCREEN, now=now, fields=["completed_at"])
     return answers, True
 
@@ -341,34 +419,110 @@ def survey_answers(*, progress: Progress) -> dict[str, str]:
     return dict(SurveyAnswer.objects.filter(progress=progress).values_list("question_id", "answer"))
 
 
+# --- W16 copy sign-off -----------------------------------------------------------------------
+
+PREVIEW_URL = "/admin/walkthrough/copysignoff/preview/"  # admin:walkthrough_preview
+SIGNOFF_PERMISSION = "walkthrough.add_copysignoff"
+
+
+class CopyNotSignedOff(ConflictError):
+    """Inviting testers before the current copy release is signed off (SPEC W16, #3857)."""
+
+
+def copy_signoff_current() -> CopySignoff | None:
+    """The sign-off of the copy release testers would meet now, if an operator gave one."""
+    return CopySignoff.objects.filter(
+        copy_version=scenarios.copy_version(), copy_digest=scenarios.copy_digest()
+    ).first()
+
+
+def copy_signoff_require() -> None:
+    """Refuse to invite while the current copy release has no sign-off (ADR 0115: #3857 closes
+    before the first cohort). The message names the version and where to review it."""
+    if copy_signoff_current() is None:
+        raise CopyNotSignedOff(
+            f"The walkthrough copy {scenarios.copy_version()} is not signed off yet, so no tester can "
+            f"be invited. Review it in the operator preview ({PREVIEW_URL}) and sign it off there or "
+            "with `manage.py copy_signoff --operator USERNAME --note TEXT`."
+        )
+
+
+def copy_signoff_record(*, operator: AbstractBaseUser, note: str) -> CopySignoff:
+    """An operator signs off the current copy release, with a note (who and when are recorded)."""
+    note = note.strip()
+    if not note:
+        raise RuleViolation({"note": ["Say what was reviewed: a sign-off needs a note."]})
+    # Operators, not analysts: analysts hold view permissions only (SPEC A4).
+    if not (operator.is_active and operator.is_staff and operator.has_perm(SIGNOFF_PERMISSION)):
+        raise RuleViolation(
+            {"operator": [f"{operator.get_username()} is not an active operator who may sign off copy."]}
+        )
+    try:
+        with transaction.atomic():
+            signoff = CopySignoff.objects.create(
+                copy_version=scenarios.copy_version(),
+                copy_digest=scenarios.copy_digest(),
+                operator=operator,
+                operator_label=operator.get_username(),
+                note=note,
+            )
+            # SPEC P2: the sign-off is a change like any other, in the one change log.
+            change_record(
+                actor=operator,
+                action=Action.COPY_SIGNOFF,
+                obj=f"copy version {signoff.copy_version}",
+                after={"copy_version": signoff.copy_version, "copy_digest": signoff.copy_digest},
+                reason=note,
+            )
+            return signoff
+    except IntegrityError:
+        done = copy_signoff_current()
+        who = f" by {done.operator_label} at {done.signed_at:%Y-%m-%d %H:%M} UTC" if done else ""
+        raise ConflictError(f"The copy {scenarios.copy_version()} is already signed off{who}.") from None
+
+
 # --- A2 funnel snapshot ---------------------------------------------------------------------
 
 
-def funnel_snapshot_refresh(*, now: dt.datetime | None = None) -> int:
-    """Recompute the whole-programme funnel of every group-by and store it (beat, issue 11).
+# Any constant key shared by every process: the advisory lock that lets one refresh run at a time.
+FUNNEL_REFRESH_LOCK = 0x66756E6E  # "funn"
+
+
+def funnel_snapshot_refresh(*, now: dt.datetime | None = None) -> int | None:
+    """Recompute the whole-programme funnel and store it (beat, and an operator's "refresh now").
 
     Every query reads one snapshot of the database (REPEATABLE READ on PostgreSQL), so all
-    stored numbers agree with each other as of `computed_at`: the four finest-grain queries once,
-    the times once per group-by (walkthrough.funnel.funnel_parts_by). Rows are replaced in
-    place, in the same transaction: the page reads either the old snapshot or the new one.
-    Returns how many group-bys were stored.
+    stored numbers agree with each other as of `computed_at`. The rows are at the finest grain
+    (bucket, track, routing arm) and serve every group-by and filter (walkthrough.funnel), so
+    one row (funnel.SNAPSHOT_KEY) is replaced in place, in the same transaction: the page reads
+    either the old snapshot or the new one. One refresh runs at a time (a transaction-scoped
+    advisory lock on PostgreSQL, so PgBouncer's transaction mode keeps it): a second one while
+    the first runs returns None at once instead of doing the same work again. Returns how many
+    snapshots were stored.
     """
     from walkthrough import funnel
     from walkthrough.models import FunnelSnapshot
 
+    postgres = connection.vendor == "postgresql"
     # Only an outermost transaction can set its isolation (a caller's, e.g. a test's, rules).
-    own = connection.vendor == "postgresql" and not connection.in_atomic_block
+    own = postgres and not connection.in_atomic_block
     with transaction.atomic():
         if own:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FUNNEL_REFRESH_LOCK])
+                if not cursor.fetchone()[0]:
+                    return None
         computed_at = now or timezone.now()
-        parts = funnel.funnel_parts_by(bys=list(funnel.GROUP_BY), issued=funnel.IssuedRange())
-        for by, payload in parts.items():
-            FunnelSnapshot.objects.update_or_create(
-                by=by, defaults={"payload": payload, "computed_at": computed_at}
-            )
-    return len(parts)
+        payload = funnel.funnel_parts(issued=funnel.IssuedRange())
+        FunnelSnapshot.objects.update_or_create(
+            by=funnel.SNAPSHOT_KEY, defaults={"payload": payload, "computed_at": computed_at}
+        )
+        # Rows of the per-group-by layout of earlier releases: never read again.
+        FunnelSnapshot.objects.exclude(by=funnel.SNAPSHOT_KEY).delete()
+    return 1
 
 
 # --- W11 data duties -------------------------------------------------------------------------

@@ -13,5 +13,5 @@ def purge_walkthrough_data() -> dict[str, int]:
 
 @shared_task(name="walkthrough.tasks.refresh_funnel_snapshot", soft_time_limit=300, time_limit=360)
 def refresh_funnel_snapshot() -> int:
-    """The whole-programme funnel the admin page shows "as of" (issue 11)."""
+    """The whole-programme funnel the admin page shows "as of"."""
     return funnel_snapshot_refresh()

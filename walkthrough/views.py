@@ -12,15 +12,17 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ConflictError
+from config.throttling import WriteRateThrottle
+from core.errors import ConflictError
 from flags.permissions import FlagGateMixin, flag_required
-from flags.store import is_enabled
-from walkthrough import scenarios, services
+from flags.store import flag_value, is_enabled
+from idempotency.drf import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from walkthrough import scenarios, screens, services
 from walkthrough import serializers as s
 from walkthrough.auth import IsWalkthroughTester, WalkthroughTokenAuthentication
-from walkthrough.models import Progress, Track
+from walkthrough.models import Progress, Screen
 
-ROUTING = "FLAG_WALKTHROUGH_PERSONA_ROUTING"
+ROUTING = scenarios.ROUTING_FLAG
 SELF_SELECT = "FLAG_BETA_WALKTHROUGH_SELF_SELECT"
 
 
@@ -30,7 +32,7 @@ def _error(description: str) -> OpenApiResponse:
 
 ERRORS = {
     401: _error("Missing, malformed, unknown or revoked token (one body for all)."),
-    429: _error("Too many failed token attempts from this address."),
+    429: _error("Too many failed token attempts from this address, or too many writes by this tester."),
 }
 WRITE_ERRORS = {
     **ERRORS,
@@ -41,6 +43,31 @@ WRITE_ERRORS = {
         "(`builder_route`)."
     ),
 }
+# The trade POSTs also take an Idempotency-Key (SPEC O3).
+TRADE_ERRORS = {
+    **WRITE_ERRORS,
+    409: _error(
+        "Conflicts with the current state (a POST ahead of the next step, or a trade on another route "
+        "or strategy than served now: `builder_route`), or the Idempotency-Key was already used for "
+        "a different request (the detail names the key)."
+    ),
+}
+
+# A route of the self-select flag: while it is off, the answer of an unknown URL (SPEC F5).
+FLAG_OFF = {404: _error("Not found.")}
+
+
+def _tester_key_owner(request) -> str:
+    return f"tester:{request.auth.pk}"
+
+
+def _continue_schema(summary: str):
+    """A read screen's POST `{}` (screens 2 and 4): the tester moves on to the next screen."""
+    return extend_schema(
+        request=s.EmptyRequestSerializer,
+        responses={200: s.ProgressSummarySerializer, **WRITE_ERRORS},
+        summary=summary,
+    )
 
 
 class TesterView(APIView):
@@ -48,7 +75,8 @@ class TesterView(APIView):
 
     authentication_classes = [WalkthroughTokenAuthentication]
     permission_classes = [IsWalkthroughTester]
-    throttle_classes: list = []  # failures are throttled inside the authenticator (SPEC W1)
+    # Failed tokens are throttled inside the authenticator (SPEC W1); a tester's writes here (P5).
+    throttle_classes = [WriteRateThrottle]
 
     @property
     def progress(self) -> Progress:
@@ -58,9 +86,12 @@ class TesterView(APIView):
         return self.resolution_for(self.progress)
 
     def flags(self) -> scenarios.Flags:
+        # R may be rolled out to a share of testers (SPEC F8): the arm is decided per tester.
+        routing = flag_value(ROUTING, request=self.request)
         return scenarios.Flags(
-            routing=is_enabled(ROUTING, request=self.request),
+            routing=routing.enabled,
             self_select=is_enabled(SELF_SELECT, request=self.request),
+            routing_percent=routing.percent,
         )
 
     def summary(self, progress: Progress | None = None) -> dict:
@@ -80,30 +111,18 @@ class TesterView(APIView):
             "builder_route": served.builder_route,
             "paper_trades": progress.paper_trades.count(),
             "survey_submitted": progress.survey_answers.exists(),
-            "next_screen": position.next_screen,
+            # SPEC W9/W13: once the survey is in, the walkthrough is complete: nothing is next.
+            "next_screen": None if progress.completed else position.next_screen,
+            "completed": progress.completed,
             "copy_version": scenarios.copy_version(),
         }
         return s.ProgressSummarySerializer(data).data
 
     def resolution_for(self, progress: Progress) -> scenarios.Resolution:
-        return self.flags().resolve(progress.intent_bucket)
+        return services.served_for(progress=progress, flags=self.flags())
 
     def scenario_screen(self, screen: str, *, builder: bool) -> dict:
-        served = self.resolution()
-        data = scenarios.scenario(served.scenario)
-        payload = {
-            "screen": screen,
-            "scenario": served.scenario,
-            "strategy_type": served.strategy_type,
-            "builder_route": served.builder_route,
-            **scenarios.screen_copy(served.scenario, screen),
-            # The inline guide stands in for the simple builder while S is off (ADR 0115).
-            "inline_guide": data["inline_guide"] if served.inline_guide and screen == "2" else None,
-            "rules": data["rules"],
-        }
-        if builder:
-            payload["chain"] = data["chain"]
-        return s.ScenarioScreenSerializer(payload).data
+        return screens.scenario_screen(self.resolution(), screen, builder=builder)
 
     def continue_screen(self, request, screen: int) -> Response:
         """POST `{}` on a read screen (2 or 4): the tester moves on."""
@@ -111,6 +130,7 @@ class TesterView(APIView):
         progress = services.screen_continue(progress=self.progress, screen=screen, flags=self.flags())
         return Response(self.summary(progress))
 
+    @idempotent(owner=_tester_key_owner)
     def create_trade(self, request, route: str) -> Response:
         body = s.TradeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -134,20 +154,7 @@ class SummaryView(TesterView):
 class DoorScreenView(TesterView):
     @extend_schema(responses={200: s.DoorScreenSerializer, **ERRORS}, summary="Screen 1: door")
     def get(self, request):
-        door, progress = scenarios.door(), self.progress
-        payload = {
-            "screen": "1",
-            "track": progress.track,
-            "title": door["title"],
-            "body": door["body"],
-            "persona_answers": progress.persona_answers,
-            "intent_bucket": progress.intent_bucket,
-        }
-        if progress.track == Track.FULL:
-            payload["questions"] = door["questions"]
-        else:
-            payload["choices"] = [{"value": b.value, "label": b.label} for b in scenarios.buckets().values()]
-        return Response(s.DoorScreenSerializer(payload).data)
+        return Response(screens.door_screen(self.progress))
 
     @extend_schema(
         request=s.DoorRequestSerializer,
@@ -171,21 +178,17 @@ class ScenarioScreenView(TesterView):
 
     @extend_schema(responses={200: s.ScenarioScreenSerializer, **ERRORS}, summary="Screen 2: scenario")
     def get(self, request):
-        return Response(self.scenario_screen("2", builder=False))
+        return Response(self.scenario_screen(str(Screen.SCENARIO), builder=False))
 
-    @extend_schema(
-        request=s.EmptyRequestSerializer,
-        responses={200: s.ProgressSummarySerializer, **WRITE_ERRORS},
-        summary="Screen 2: continue",
-    )
+    @_continue_schema("Screen 2: continue")
     def post(self, request):
-        return self.continue_screen(request, 2)
+        return self.continue_screen(request, Screen.SCENARIO)
 
 
 class BuilderScreenView(TesterView):
     """Screen 3: the builder of the scenario served now."""
 
-    screen = "3"
+    screen = str(Screen.BUILDER)
     route = scenarios.BUILDER_SCREEN_3
 
     @extend_schema(responses={200: s.ScenarioScreenSerializer, **ERRORS}, summary="Screen 3: trade builder")
@@ -194,7 +197,8 @@ class BuilderScreenView(TesterView):
 
     @extend_schema(
         request=s.TradeRequestSerializer,
-        responses={201: s.PaperTradeSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: s.PaperTradeSerializer, **TRADE_ERRORS},
         summary="Screen 3: fill the paper trade",
     )
     def post(self, request):
@@ -212,23 +216,15 @@ class SimpleBuilderView(FlagGateMixin, BuilderScreenView):
         return scenarios.resolve_simple_builder(super().resolution())
 
     @extend_schema(
-        responses={
-            200: s.ScenarioScreenSerializer,
-            404: _error("FLAG_BETA_WALKTHROUGH_SELF_SELECT is off."),
-            **ERRORS,
-        },
-        summary="Simple builder",
+        responses={200: s.ScenarioScreenSerializer, **FLAG_OFF, **ERRORS}, summary="Simple builder"
     )
     def get(self, request):
         return super().get(request)
 
     @extend_schema(
         request=s.TradeRequestSerializer,
-        responses={
-            201: s.PaperTradeSerializer,
-            404: _error("FLAG_BETA_WALKTHROUGH_SELF_SELECT is off."),
-            **WRITE_ERRORS,
-        },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: s.PaperTradeSerializer, **FLAG_OFF, **TRADE_ERRORS},
         summary="Simple builder: fill the paper trade",
     )
     def post(self, request):
@@ -236,6 +232,9 @@ class SimpleBuilderView(FlagGateMixin, BuilderScreenView):
 
 
 class ReviewScreenView(TesterView):
+    # The token lookup also reads the latest trade: one query for the whole GET.
+    reads_latest_trade = True
+
     @extend_schema(
         responses={200: s.ReviewScreenSerializer, 409: _error("No paper trade filled yet."), **ERRORS},
         summary="Screen 4: review the filled trade",
@@ -251,39 +250,18 @@ class ReviewScreenView(TesterView):
                     "next_screen": position.next_screen,
                 }
             )
-        payload = {
-            "screen": "4",
-            "scenario": served.scenario,
-            "strategy_type": served.strategy_type,
-            "builder_route": served.builder_route,
-            # Copy follows the filled trade, which may predate a flag flip.
-            **scenarios.screen_copy(trade.strategy_type, "4"),
-            "trade": trade,
-        }
-        return Response(s.ReviewScreenSerializer(payload).data)
+        return Response(screens.review_screen(served, trade))
 
-    @extend_schema(
-        request=s.EmptyRequestSerializer,
-        responses={200: s.ProgressSummarySerializer, **WRITE_ERRORS},
-        summary="Screen 4: continue",
-    )
+    @_continue_schema("Screen 4: continue")
     def post(self, request):
-        return self.continue_screen(request, 4)
+        return self.continue_screen(request, Screen.REVIEW)
 
 
 class SurveyScreenView(TesterView):
     @extend_schema(responses={200: s.SurveyScreenSerializer, **ERRORS}, summary="Screen 5: survey")
     def get(self, request):
-        survey, progress = scenarios.survey(), self.progress
-        answers = services.survey_answers(progress=progress)
-        payload = {
-            "screen": "5",
-            "title": survey["title"],
-            "questions": survey["questions"],
-            "answers": answers or None,
-            "completed_at": progress.completed_at,
-        }
-        return Response(s.SurveyScreenSerializer(payload).data)
+        progress = self.progress
+        return Response(screens.survey_screen(progress, services.survey_answers(progress=progress)))
 
     @extend_schema(
         request=s.SurveyRequestSerializer,

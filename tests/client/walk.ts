@@ -1,16 +1,23 @@
 // Issue 10: a client generated from /api/schema/ (openapi-typescript + openapi-fetch) walks
 // all three walkthrough scenarios and the journal. No casts anywhere: `as`, `any` and `!`
 // are refused by tests/test_client_typescript.py before tsc runs.
+import { randomUUID } from "node:crypto";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/api.js";
 
-type Leg = components["schemas"]["LegRequest"];
+// One leg is an option leg or an equity leg (a discriminated union on `instrument`).
+type Leg = components["schemas"]["Leg"];
 type Strategy = components["schemas"]["StrategyTypeEnum"];
 
 const baseUrl = process.env.API_BASE_URL ?? "http://127.0.0.1:8000";
 
 function fail(message: string): never {
   throw new Error(message);
+}
+
+// SPEC O3: every creating POST carries a fresh Idempotency-Key, so a retry cannot write twice.
+function idempotent(): { header: { "Idempotency-Key": string } } {
+  return { header: { "Idempotency-Key": randomUUID() } };
 }
 
 function option(action: "buy" | "sell", right: "call" | "put", strike: string, expiry: string): Leg {
@@ -53,14 +60,25 @@ async function walkScenario(token: string, door: Door, expected: Strategy): Prom
   // builder_route is a plain string in the schema: compare it to the literal routes.
   const filled =
     intro.data.builder_route === "/api/walkthrough/screen/simple/1"
-      ? await client.POST("/api/walkthrough/screen/simple/1", { body })
-      : await client.POST("/api/walkthrough/screen/3", { body });
+      ? await client.POST("/api/walkthrough/screen/simple/1", { params: idempotent(), body })
+      : await client.POST("/api/walkthrough/screen/3", { params: idempotent(), body });
   if (!filled.data) fail(`builder: ${JSON.stringify(filled.error)}`);
   const legs: Leg[] = filled.data.legs;
   if (JSON.stringify(legs) !== JSON.stringify(LEGS[strategy])) fail("legs did not round-trip exactly");
 
   const review = await client.GET("/api/walkthrough/screen/4");
   if (!review.data) fail(`review: ${review.response.status}`);
+  // SPEC W15: the review's economics, typed (null only for a trade from before fills were kept).
+  const economics = review.data.review ?? fail("screen 4 has no review");
+  const kind: "credit" | "debit" = economics.net.kind;
+  const total: string = economics.net.total;
+  const largestLoss: string | null = economics.max_loss;
+  if (economics.fills.length !== LEGS[strategy].length) fail("one fill per leg");
+  if (economics.breakevens.length === 0 || economics.payoff.length < 3) fail("review without breakevens or payoff");
+  for (const point of economics.payoff) {
+    if (Number.isNaN(Number(point.underlying)) || Number.isNaN(Number(point.pnl))) fail("payoff point is not decimal");
+  }
+  console.log(`${strategy}: net ${kind} ${total}, largest loss ${largestLoss ?? "unlimited"}`);
   const onward = await client.POST("/api/walkthrough/screen/4");
   if (!onward.data) fail(`screen 4 continue: ${onward.response.status}`);
 
@@ -74,6 +92,10 @@ async function walkScenario(token: string, door: Door, expected: Strategy): Prom
   }
   const submitted = await client.POST("/api/walkthrough/screen/5", { body: { answers } });
   if (!submitted.data) fail(`survey submit: ${JSON.stringify(submitted.error)}`);
+  const done = await client.GET("/api/walkthrough/");
+  if (!done.data) fail(`summary: ${done.response.status}`);
+  const next: string | null = done.data.next_screen;
+  if (!done.data.completed || next !== null) fail("a finished walkthrough must say it is complete");
 }
 
 async function walkJournal(key: string): Promise<void> {
@@ -84,20 +106,27 @@ async function walkJournal(key: string): Promise<void> {
   const pre = current?.pre_labels[0]?.code ?? fail("no pre-trade label");
   const post = current?.post_labels[0]?.code ?? fail("no post-trade label");
 
-  const opened = await client.POST("/api/paper-orders/", {
-    body: { symbol: "AAPL", strategy_type: "covered_call", quantity: 1, legs: LEGS.covered_call },
-  });
+  const ticket = {
+    params: idempotent(),
+    body: { symbol: "AAPL", strategy_type: "covered_call" as const, quantity: 1, legs: LEGS.covered_call },
+  };
+  const opened = await client.POST("/api/paper-orders/", ticket);
   if (!opened.data) fail(`ticket: ${JSON.stringify(opened.error)}`);
   const orderId: number = opened.data.id;
+  // A retry with the same key replays the first answer: still one order.
+  const retried = await client.POST("/api/paper-orders/", ticket);
+  if (retried.data?.id !== orderId) fail(`a retried ticket made order ${retried.data?.id}`);
+  if (retried.response.headers.get("Idempotent-Replayed") !== "true") fail("the retry was not a replay");
 
   const labelled = await client.POST("/api/sentiment-labels/", {
+    params: idempotent(),
     body: { trade_id: orderId, pre_label: pre, journal_note: "Typed client note" },
   });
   if (!labelled.data) fail(`label: ${JSON.stringify(labelled.error)}`);
   const labelId: number = labelled.data.id;
 
   const closed = await client.POST("/api/paper-orders/{id}/close/", {
-    params: { path: { id: orderId } },
+    params: { path: { id: orderId }, ...idempotent() },
     body: { realized_pnl: "-12.50" },
   });
   if (!closed.data) fail(`close: ${JSON.stringify(closed.error)}`);
@@ -118,6 +147,27 @@ async function walkJournal(key: string): Promise<void> {
   });
   if (!filtered.data) fail(`backtest: ${filtered.response.status}`);
   if (filtered.data.summary.trades !== 1) fail("backtest summary");
+
+  // SPEC J11: the statistics, typed down to each figure and its n.
+  const figures = await client.GET("/api/sentiment-labels/stats/", { params: { query: { pre_label: pre } } });
+  if (!figures.data) fail(`stats: ${figures.response.status}`);
+  const counted: number = figures.data.basis.n;
+  if (counted !== 1) fail(`stats counted ${counted} trades`);
+  const group = figures.data.by_pre_label[0] ?? fail("no pre_label group");
+  const largestLoss: string | null = group.realized_pnl.largest_loss;
+  if (group.n !== 1 || group.losses !== 1 || largestLoss !== "-12.50") fail(`stats group ${JSON.stringify(group)}`);
+  const transition = figures.data.transitions[0] ?? fail("no transition");
+  if (transition.post_label !== post || transition.n !== 1) fail("stats transition");
+  const day = figures.data.calendar[0] ?? fail("no calendar day");
+  const daySum: string | null = day.realized_pnl.sum;
+  if (daySum !== "-12.50") fail(`calendar sum ${daySum}`);
+
+  // SPEC J12: the owner's export, JSON form, carries the note.
+  const exported = await client.GET("/api/sentiment-labels/export/", { params: { query: { format: "json" } } });
+  if (!exported.data || typeof exported.data === "string") fail(`export: ${exported.response.status}`);
+  const exportedNotes: string[] = exported.data.labels.map((label) => label.journal_note);
+  if (!exportedNotes.includes("Typed client note")) fail("the note is not in the export");
+  if (!exported.data.orders.some((order) => order.id === orderId)) fail("the order is not in the export");
 
   const refused = await client.DELETE("/api/sentiment-labels/");
   if (!refused.data) fail(`delete journal: ${refused.response.status}`);

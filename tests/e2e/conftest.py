@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.navigation import navigate
 from tests.factories import UserFactory
+from tests.second_factor import totp_code
 
 ADMIN_PASSWORD = "correct horse battery staple"
 
@@ -63,11 +65,14 @@ def browser():
 
 
 def admin_login(driver, live_server, user, password: str = ADMIN_PASSWORD) -> None:
+    """A real login on the admin's one page: username, password and the app's current code (SPEC P1)."""
     from selenium.webdriver.common.by import By
 
+    code = totp_code(user)  # the user's authenticator device exists before the page is opened
     driver.get(f"{live_server.url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys(user.get_username())
     driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.NAME, "code").send_keys(code)
     navigate(driver, driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
     assert driver.find_elements(By.ID, "user-tools"), "admin login failed"
     assert "/admin/login/" not in driver.current_url, "admin login failed"
@@ -83,3 +88,21 @@ def admin_browser(browser, live_server, admin_user):
     """A Chromium session logged in to the admin as a superuser."""
     admin_login(browser, live_server, admin_user)
     return browser
+
+
+@pytest.fixture
+def downloads(browser, tmp_path):
+    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    return tmp_path
+
+
+def downloaded(driver, folder: Path) -> Path:
+    """The one finished download in `folder`: a non-empty *.csv (Chromium writes *.crdownload,
+    or a hidden temporary file, until it is done; the final name can appear before its bytes)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def done(_):
+        files = [f for f in folder.glob("*.csv") if f.stat().st_size > 0]
+        return files[0] if files else False
+
+    return WebDriverWait(driver, 15).until(done)

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+# Set on the old page's window; a new document gets a new window object without it.
+_MARK = "window.__raxxOldPage"
+
 
 def navigate(driver, action: Callable[[], object], timeout: float = 15) -> None:
     """Run ``action`` (a click or a form submit) and wait until the page it opens has loaded.
 
     ``click()`` returns before the browser has left the old page, so reading the DOM straight
-    after it can see the old page, or hold its elements as they detach mid-read
-    (StaleElementReferenceException). Waiting for the old document to go stale, then for the
-    new one to finish loading, makes every following read see the new page.
+    after it can see the old page. Waiting on an element of the old page to go stale is not
+    enough: while Chrome swaps documents, asking about that element can fail with "Node with
+    given id does not belong to the document" instead of a stale-element error (a CI flake).
+    So no element is held across the navigation: a mark is set on the old page's window, and
+    the wait ends once a document without the mark has finished loading. Errors raised while
+    the documents swap are retried until the timeout.
     """
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old_page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script(f"{_MARK} = true;")
     action()
-    wait = WebDriverWait(driver, timeout)
-    wait.until(EC.staleness_of(old_page))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def new_page_loaded(d) -> bool:
+        return bool(d.execute_script(f"return !{_MARK} && document.readyState === 'complete';"))
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(new_page_loaded)

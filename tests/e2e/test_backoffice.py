@@ -17,49 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import admin_login
+from tests.e2e.conftest import admin_login, downloaded
 from tests.e2e.navigation import navigate
-from tests.factories import UserFactory
 from tests.walkthrough.factories import ProgressFactory
 from tests.walkthrough.funnel_data import build_cohort
 
-pytestmark = pytest.mark.browser
+# Inviting needs the current copy signed off (SPEC W16).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("signed_off_copy")]
 IMG = (
     Path(__file__).resolve().parents[2] / "docs" / "img"
     if os.environ.get("SAVE_SCREENSHOTS") == "1"
     else Path(tempfile.gettempdir()) / "raxx-screenshots"
 )
-
-
-@pytest.fixture
-def analyst(transactional_db):
-    from django.contrib.auth.models import Group
-
-    from accounts.services import ANALYST_GROUP, analyst_group_sync
-
-    # Transactional tests flush the tables the data migration filled: make the group again.
-    Group.objects.get_or_create(name=ANALYST_GROUP)
-    user = UserFactory(username="ana", is_staff=True)
-    user.groups.add(analyst_group_sync())
-    return user
-
-
-@pytest.fixture
-def downloads(browser, tmp_path):
-    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    return tmp_path
-
-
-def downloaded(driver, folder: Path) -> Path:
-    """The one finished download in `folder`: a non-empty *.csv (Chromium writes *.crdownload,
-    or a hidden temporary file, until it is done; the final name can appear before its bytes)."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def done(_):
-        files = [f for f in folder.glob("*.csv") if f.stat().st_size > 0]
-        return files[0] if files else False
-
-    return WebDriverWait(driver, 15).until(done)
 
 
 def shot(driver, name: str, width: int = 1280) -> None:
@@ -79,6 +48,7 @@ def test_analyst_reads_the_funnel_filters_follows_a_count_and_downloads_the_csv(
     browser, live_server, analyst, downloads
 ):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     build_cohort()
     ProgressFactory(tester_email="late@example.com", created_at=dt.datetime(2026, 8, 3, tzinfo=dt.UTC))
@@ -102,7 +72,7 @@ def test_analyst_reads_the_funnel_filters_follows_a_count_and_downloads_the_csv(
     income = driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='income|*']")
     trade = income.find_element(By.CSS_SELECTOR, ".step-trade")
     assert trade.find_element(By.CSS_SELECTOR, ".n").text == "4"
-    assert trade.find_element(By.CSS_SELECTOR, ".conv").text.startswith("80.0%")
+    assert trade.find_element(By.CSS_SELECTOR, ".rate").text.startswith("80.0% of 5")
     assert trade.find_element(By.CSS_SELECTOR, ".time").text == "10 min 0 s · 14 min 0 s"
     assert trade.find_element(By.CSS_SELECTOR, "rect.bar-fg").get_attribute("width") == "66.7"
     shot(driver, "funnel")
@@ -112,14 +82,60 @@ def test_analyst_reads_the_funnel_filters_follows_a_count_and_downloads_the_csv(
     emails = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#result_list .field-tester_email")}
     assert emails == {"a@example.com", "b@example.com", "h@example.com"}
     shot(driver, "funnel-to-list")
-
     driver.back()
+
+    # SPEC A9: narrow to one bucket and read a cell's n, rate and interval.
+    Select(driver.find_element(By.NAME, "bucket")).select_by_value("income")
+    navigate(driver, driver.find_element(By.CSS_SELECTOR, "#cohort-form input[type=submit]").click)
+    assert "bucket=income" in driver.current_url and "start=2026-07-01" in driver.current_url
+    groups = [
+        r.get_attribute("data-group")
+        for r in driver.find_elements(By.CSS_SELECTOR, "#cohort-table tr.cohort-row")
+    ]
+    assert groups == ["income|*", "*|*"]  # the other buckets are folded away
+    scenario = driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='income|*'] .step-scenario")
+    assert "too-few" in scenario.get_attribute("class")
+    rate = scenario.find_element(By.CSS_SELECTOR, ".rate").text.split("\n")
+    assert rate == ["83.3% of 6", "[0.436–0.970]", "too few to compare"]
+    shot(driver, "funnel-one-bucket")
+
+    # The long CSV of what the page shows.
     driver.find_element(By.ID, "cohort-csv").click()
     path = downloaded(driver, downloads)
-    assert path.name == "walkthrough-funnel-intent_bucket-issued-2026-07-01_to_2026-07-31.csv"
+    assert path.name == "walkthrough-funnel-intent_bucket-issued-2026-07-01_to_2026-07-31-bucket-income.csv"
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
-    total_row = next(r for r in rows if r["row"] == "Total")
-    assert (total_row["issued_testers"], total_row["overall_conversion_pct"]) == ("8", "50.0")
+    assert {r["group"] for r in rows} == {"income"} and len(rows) == 6
+    scenario_row = next(r for r in rows if r["step"] == "scenario")
+    assert (scenario_row["n"], scenario_row["reached"], scenario_row["ci_low"]) == ("6", "5", "0.4365")
+    path.unlink()
+
+    # The drop-off list of one cell: who stopped before the scenario step (pseudonymous ids).
+    scenario.find_element(By.CSS_SELECTOR, "a.dropoff-csv").click()
+    path = downloaded(driver, downloads)
+    assert path.name.startswith("walkthrough-dropoff-door-") and path.name.endswith("-ids.csv")
+    (tester,) = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert tester["tester"].startswith("t-") and tester["stopped_after"] == "door"
+
+
+def test_operator_refreshes_the_funnel_snapshot(admin_browser, live_server):
+    """SPEC A9: the snapshot's age on the page, and an operator's "refresh now"."""
+    from selenium.webdriver.common.by import By
+
+    from walkthrough.services import funnel_snapshot_refresh
+
+    build_cohort()
+    funnel_snapshot_refresh(now=dt.datetime(2026, 7, 20, 8, 30, tzinfo=dt.UTC))
+    ProgressFactory(tester_email="new@example.com")
+    driver = admin_browser
+    driver.get(f"{live_server.url}/admin/walkthrough/progress/cohort/")
+    note = driver.find_element(By.ID, "as-of-note")
+    assert "As of 2026-07-20 08:30 UTC" in note.text
+    assert "9 testers now, 8 in this snapshot" in driver.find_element(By.ID, "live-count").text
+    shot(driver, "funnel-snapshot-age")
+    navigate(driver, driver.find_element(By.ID, "refresh-now").click)
+    assert "recomputed just now" in driver.find_element(By.CSS_SELECTOR, ".messagelist").text
+    assert "9 testers now, as in this snapshot" in driver.find_element(By.ID, "live-count").text
+    assert driver.find_element(By.CSS_SELECTOR, "#cohort-table tr.total-row .step-issued .n").text == "9"
 
 
 def test_operator_invites_three_testers_and_a_token_works(admin_browser, live_server, downloads):
@@ -176,3 +192,33 @@ def test_walkthrough_changelists_fit_a_1280_px_window(admin_browser, live_server
     build_cohort()
     admin_browser.get(f"{live_server.url}/admin/walkthrough/{model}/")
     shot(admin_browser, f"list-{model}")
+
+
+@pytest.mark.parametrize("url", ["/admin/walkthrough/progress/", "/admin/audit/changelogentry/"])
+def test_the_progress_list_and_the_change_log_fit_1366_px_with_the_sidebar_open(
+    admin_browser, live_server, url
+):
+    """SPEC A9: no column cut off at a common laptop width, navigation sidebar open."""
+    from selenium.webdriver.common.by import By
+
+    from flags.services import flag_override_set
+
+    build_cohort()
+    flag_override_set(
+        name="FLAG_WALKTHROUGH_PERSONA_ROUTING",
+        state="on",
+        rollout=80,
+        reason="holdout",
+        actor_label="cli:ops",
+    )
+    admin_browser.set_window_size(1366, 900)
+    admin_browser.get(f"{live_server.url}{url}")
+    assert admin_browser.find_element(By.ID, "nav-sidebar").is_displayed()
+    results = admin_browser.find_element(By.CSS_SELECTOR, "#changelist .results")
+    hidden = admin_browser.execute_script(
+        "return arguments[0].scrollWidth - arguments[0].clientWidth", results
+    )
+    page = admin_browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert (hidden, page) == (0, 0), f"{url}: {hidden}px of the list and {page}px of the page cut off"

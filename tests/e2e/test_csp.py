@@ -48,7 +48,7 @@ def test_admin_pages_work_under_the_csp(admin_browser, live_server):
     for path in (
         "/admin/",
         "/admin/flags/flagoverride/",
-        "/admin/flags/flagaudit/",
+        "/admin/audit/changelogentry/",
         "/admin/walkthrough/progress/",
         "/admin/journal/tradesentimentlabel/",
         "/admin/journal/sentimenttaxonomyversion/add/",

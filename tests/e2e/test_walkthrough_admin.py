@@ -7,7 +7,8 @@ import pytest
 from tests.e2e.navigation import navigate
 from tests.walkthrough.factories import PaperTradeFactory, ProgressFactory
 
-pytestmark = pytest.mark.browser
+# The token action needs the current copy signed off (SPEC W16).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("signed_off_copy")]
 
 
 def test_operator_reads_funnel_numbers_and_groups_by_track(admin_browser, live_server):
@@ -28,7 +29,9 @@ def test_operator_reads_funnel_numbers_and_groups_by_track(admin_browser, live_s
     assert income.find_element(By.CSS_SELECTOR, ".step-trade .n").text == "1"
     bar = income.find_element(By.CSS_SELECTOR, ".step-trade rect.bar-fg")
     assert bar.get_attribute("width") == "50.0"  # an SVG attribute: no inline style (CSP)
-    not_set = driver.find_element(By.CSS_SELECTOR, "#cohort-table tr[data-group='-|*'] .step-issued .n")
+    not_set = driver.find_element(
+        By.CSS_SELECTOR, "#cohort-table tr[data-group='__not_set__|*'] .step-issued .n"
+    )
     assert not_set.text == "1"
 
     Select(driver.find_element(By.NAME, "by")).select_by_value("track")

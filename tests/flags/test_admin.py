@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from audit.models import ChangeLogEntry
 from flags.models import FlagAudit, FlagOverride
 from flags.store import is_enabled
 
@@ -11,45 +12,39 @@ pytestmark = pytest.mark.django_db
 URL = "/admin/flags/flagoverride/"
 
 
-@pytest.fixture
-def ops_client(client, operator):
-    client.force_login(operator)
-    return client
-
-
-def test_page_lists_every_flag_with_value_and_source(ops_client, monkeypatch):
+def test_page_lists_every_flag_with_value_and_source(admin_client, monkeypatch):
     monkeypatch.setenv("FLAG_STRATEGY_TEMPLATES_V2", "1")
-    html = ops_client.get(URL).content.decode()
+    html = admin_client.get(URL).content.decode()
     for name in ("FLAG_WALKTHROUGH_PERSONA_ROUTING", "FLAG_SENTIMENT_JOURNAL", "FLAG_STRATEGY_TEMPLATES_V2"):
         assert f'id="flag-{name}"' in html
     row = html.split('id="flag-FLAG_STRATEGY_TEMPLATES_V2"')[1].split("</tr>")[0]
     assert 'class="flag-value">ON' in row and 'class="flag-source">environment' in row
 
 
-def test_page_warns_when_the_environment_holds_an_override_on_off(ops_client, monkeypatch):
+def test_page_warns_when_the_environment_holds_an_override_on_off(admin_client, monkeypatch):
     monkeypatch.setenv("FLAG_SENTIMENT_JOURNAL", "0")
-    ops_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "cohort 2"})
-    html = ops_client.get(URL).content.decode()
+    admin_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "cohort 2"})
+    html = admin_client.get(URL).content.decode()
     row = html.split('id="flag-FLAG_SENTIMENT_JOURNAL"')[1].split("</tr>")[0]
     assert 'class="flag-value">OFF' in row and 'class="flag-source">environment' in row
     assert "Held OFF by FLAG_SENTIMENT_JOURNAL=0" in row
     assert "holds it OFF" in html  # the page-level warning message
     assert "decided by environment" in html  # the audit entry names the deciding source
     monkeypatch.delenv("FLAG_SENTIMENT_JOURNAL")
-    html = ops_client.get(URL).content.decode()
+    html = admin_client.get(URL).content.decode()
     assert "holds it OFF" not in html and "Held OFF" not in html
 
 
-def test_override_needs_a_reason(ops_client):
-    response = ops_client.post(
+def test_override_needs_a_reason(admin_client):
+    response = admin_client.post(
         URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "  "}, follow=True
     )
     assert "Nothing changed" in response.content.decode()
     assert not FlagOverride.objects.exists() and not FlagAudit.objects.exists()
 
 
-def test_override_with_reason_is_applied_and_audited(ops_client, operator):
-    response = ops_client.post(
+def test_override_with_reason_is_applied_and_audited(admin_client, operator):
+    response = admin_client.post(
         URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "beta cohort"}
     )
     assert response.status_code == 302
@@ -58,32 +53,48 @@ def test_override_with_reason_is_applied_and_audited(ops_client, operator):
     assert (audit.actor, audit.actor_label, audit.reason) == (operator, "admin:operator", "beta cohort")
 
 
-def test_audit_is_read_only_even_for_superusers(ops_client):
-    ops_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "x"})
-    audit = FlagAudit.objects.get()
-    assert ops_client.get("/admin/flags/flagaudit/").status_code == 200
-    assert ops_client.get("/admin/flags/flagaudit/add/").status_code == 403
-    assert ops_client.get(f"/admin/flags/flagaudit/{audit.pk}/delete/").status_code == 403
+def test_override_is_in_the_change_log_read_only_even_for_superusers(admin_client):
+    """SPEC F3, P2: the flag audit feeds the change log, the one read-only place to look."""
+    admin_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "x"})
+    entry = ChangeLogEntry.objects.get()
+    assert (entry.actor, entry.action, entry.object_repr, entry.reason) == (
+        "operator",
+        "flag.override",
+        "FLAG_SENTIMENT_JOURNAL",
+        "x",
+    )
+    assert (entry.before, entry.after) == (
+        {"override": "unset"},
+        {"override": "on", "effective": "on", "decided_by": "database"},
+    )
+    assert entry.request_id  # the admin request's id
+    page = admin_client.get(URL).content.decode()
+    assert "/admin/audit/changelogentry/?action=flag.override" in page
+    log = admin_client.get("/admin/audit/changelogentry/?action=flag.override")
+    assert log.status_code == 200 and "FLAG_SENTIMENT_JOURNAL" in log.content.decode()
+    # The old audit page is gone: one place to look.
+    assert admin_client.get("/admin/flags/flagaudit/").status_code == 404
+    assert admin_client.get("/admin/audit/changelogentry/add/").status_code == 403
+    assert admin_client.get(f"/admin/audit/changelogentry/{entry.pk}/delete/").status_code == 403
     every_field = {
-        "name": "FLAG_SENTIMENT_JOURNAL",
-        "old_value": "unset",
-        "new_value": "off",
+        "actor": "someone-else",
+        "action": "flag.override",
+        "object_repr": "x",
         "reason": "rewritten",
-        "actor_label": "admin:someone-else",
     }
-    response = ops_client.post(f"/admin/flags/flagaudit/{audit.pk}/change/", every_field)
+    response = admin_client.post(f"/admin/audit/changelogentry/{entry.pk}/change/", every_field)
     assert response.status_code == 403
-    audit.refresh_from_db()
-    assert (audit.reason, audit.new_value, audit.actor_label) == ("x", "on", "admin:operator")
+    entry.refresh_from_db()
+    assert (entry.reason, entry.actor) == ("x", "operator")
 
 
-def test_the_stock_change_form_cannot_bypass_the_audit(ops_client):
+def test_the_stock_change_form_cannot_bypass_the_audit(admin_client):
     """Only the audited list form changes an override; the generic change view just redirects."""
-    ops_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "beta cohort"})
+    admin_client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "beta cohort"})
     override = FlagOverride.objects.get()
     assert is_enabled("FLAG_SENTIMENT_JOURNAL")
 
-    response = ops_client.post(
+    response = admin_client.post(
         f"{URL}{override.pk}/change/",
         {"name": "FLAG_SENTIMENT_JOURNAL", "enabled": "", "reason": "sneaky"},
     )
@@ -95,12 +106,8 @@ def test_the_stock_change_form_cannot_bypass_the_audit(ops_client):
     assert is_enabled("FLAG_SENTIMENT_JOURNAL")
 
 
-def test_analyst_can_view_but_not_change(client, django_user_model):
-    from django.contrib.auth.models import Group
-
-    analyst = django_user_model.objects.create_user("ana", password="pw-ana-12345", is_staff=True)
-    analyst.groups.add(Group.objects.get(name="Analyst"))
-    client.force_login(analyst)
+def test_analyst_can_view_but_not_change(analyst_client):
+    client = analyst_client
     assert client.get(URL).status_code == 200
     assert (
         client.post(URL, {"name": "FLAG_SENTIMENT_JOURNAL", "state": "on", "reason": "x"}).status_code == 403

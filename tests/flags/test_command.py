@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from audit.models import ChangeLogEntry
 from flags.models import FlagAudit, FlagOverride
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,16 @@ def test_set_and_clear_are_audited():
     assert audit[0]["reason"] == "go"
     assert audit[1]["reason"] == "back to default"
     assert all(a["actor_label"].startswith("cli:") for a in audit)
+    # SPEC P2: the same changes in the change log, by `command`.
+    entries = ChangeLogEntry.objects.order_by("id").values_list(
+        "actor", "object_repr", "before", "after", "reason"
+    )
+    assert [
+        (actor, obj, before["override"], after["override"], why) for actor, obj, before, after, why in entries
+    ] == [
+        ("command", "FLAG_SENTIMENT_JOURNAL", "unset", "on", "go"),
+        ("command", "FLAG_SENTIMENT_JOURNAL", "on", "unset", "back to default"),
+    ]
 
 
 @pytest.mark.parametrize(

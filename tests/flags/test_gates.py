@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flags.permissions import flag_required, require_flag
+from flags.permissions import flag_required
 from flags.registry import UnknownFlag
 
 pytestmark = [pytest.mark.urls("tests.flags.urls"), pytest.mark.django_db]
@@ -33,14 +33,6 @@ def test_flag_off_with_valid_credentials_is_still_404(alice_client):
     assert alice_client.get("/gated/").status_code == 404
 
 
-def test_plain_view_decorator(client, set_flags):
-    assert client.get("/plain/").status_code == 404
-    set_flags(FLAG_STRATEGY_TEMPLATES_V2=True)
-    assert client.get("/plain/").json() == {"ok": True}
-
-
 def test_gates_naming_an_undeclared_flag_fail_at_import():
     with pytest.raises(UnknownFlag):
         flag_required("FLAG_NOT_DECLARED")
-    with pytest.raises(UnknownFlag):
-        require_flag("FLAG_NOT_DECLARED")

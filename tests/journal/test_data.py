@@ -30,8 +30,8 @@ def test_journal_dsr_delete_removes_labels_and_keeps_orders(alice, bob):
 
 def test_accounts_dsr_delete_includes_the_journal(alice):
     LabelFactory(user=alice)
-    counts = dsr_delete(email=alice.email)
-    assert counts["trade_sentiment_labels"] == 1
+    erasure = dsr_delete(email=alice.email)
+    assert erasure.deleted["trade_sentiment_labels"] == 1
     assert not TradeSentimentLabel.objects.exists()
     assert PaperOrder.objects.count() == 1
 

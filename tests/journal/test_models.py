@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from config.api import ConflictError, RuleViolation
+from core.errors import ConflictError, RuleViolation
 from journal import services
 from journal.models import SentimentTaxonomyVersion, TradeSentimentLabel
 from tests.journal.factories import LabelFactory, PaperOrderFactory

@@ -6,12 +6,12 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
-from config.api import ConflictError
+from core.errors import ConflictError
 from journal import services
 from journal.models import SentimentTaxonomyVersion, TradeSentimentLabel
 from tests.journal.factories import LabelFactory, PaperOrderFactory
@@ -79,13 +79,11 @@ def test_a_patch_holding_its_row_lock_does_not_block_other_users(alice, bob, mon
     try:
         assert locked.wait(timeout=10)
         monkeypatch.setattr(services, "_check_timing", check_timing)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '2s'")
-        try:
-            label = services.label_create(user=bob, trade_id=bobs_order.pk, pre_label="planned_setup")
-        finally:
+        # SET LOCAL: a plain SET would stay on a pooled server connection (SPEC O1).
+        with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("RESET lock_timeout")
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            label = services.label_create(user=bob, trade_id=bobs_order.pk, pre_label="planned_setup")
     finally:
         release.set()
         thread.join(timeout=30)

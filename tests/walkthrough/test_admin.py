@@ -14,16 +14,10 @@ from tests.walkthrough.factories import PaperTradeFactory, ProgressFactory, Surv
 from walkthrough.models import Progress, Track
 from walkthrough.services import walkthrough_token_issue
 
-pytestmark = pytest.mark.django_db
+# Inviting and the token action need the current copy signed off (SPEC W16).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_off_copy")]
 CHANGELIST = "/admin/walkthrough/progress/"
 COHORT = "/admin/walkthrough/progress/cohort/"
-
-
-@pytest.fixture
-def admin_client(operator) -> Client:
-    client = Client()
-    client.force_login(operator)
-    return client
 
 
 @pytest.fixture
@@ -143,11 +137,11 @@ def test_the_admin_cannot_filter_on_the_token_hash(admin_client, url):
 # The funnel's numbers, links, CSV and bad ranges: tests/walkthrough/test_backoffice.py.
 
 
-def test_cohort_needs_admin_view_permission(cohort, alice):
+def test_cohort_needs_admin_view_permission(cohort, alice, staff_login):
     alice.is_staff = True
     alice.save()
     client = Client()
-    client.force_login(alice)
+    staff_login(client, alice)
     assert client.get(COHORT).status_code == 403
     alice.groups.add(Group.objects.get(name="Analyst"))
     assert client.get(COHORT).status_code == 200

@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from walkthrough import auth
 from walkthrough.models import Progress, Track
 
+# `issue_walkthrough_token` needs the current copy signed off (SPEC W16).
+pytestmark = pytest.mark.usefixtures("signed_off_copy")
 API = "/api/walkthrough/"
 BODY_401 = {
     "detail": 'Missing or invalid walkthrough token; send "Authorization: Bearer <walkthrough token>".'

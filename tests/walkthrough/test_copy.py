@@ -193,7 +193,11 @@ def _covered_call_refusals() -> tuple[set[Decimal], set[str]]:
     for option in data["chain"]["options"]:
         call = {"action": "sell", "instrument": "option", "quantity": 1}
         call |= {k: option[k] for k in ("right", "strike", "expiry")}
-        errors = rules.check_covered_call([{**shares, "quantity": rules.SHARES_PER_CONTRACT}, call], data)
+        errors = rules.check_trade(
+            strategy_type="covered_call",
+            legs=[{**shares, "quantity": rules.SHARES_PER_CONTRACT}, call],
+            scenario=data,
+        )
         messages = [m for ms in errors.values() for m in ms]
         if any(m.startswith("otm_only:") for m in messages):
             otm.add(Decimal(option["strike"]))

@@ -126,11 +126,12 @@ def test_a_fourth_bucket_walks_through_every_screen(fourth_bucket, sam, set_flag
     assert sam.post("screen/5", {"answers": SURVEY_ANSWERS}).status_code == 201
 
     summary = sam.get().json()
-    assert (summary["intent_bucket"], summary["current_screen"], summary["next_screen"]) == (
+    assert (summary["intent_bucket"], summary["current_screen"], summary["completed"]) == (
         fourth_bucket,
         5,
-        "/api/walkthrough/screen/5",
+        True,
     )
+    assert summary["next_screen"] is None  # complete: nothing is next
     assert PaperTrade.objects.get().strategy_type == "covered_call"
     assert list(ScreenEvent.objects.values_list("screen", flat=True)) == [1, 2, 3, 4, 5]
     # The funnel lists it from the registry too.

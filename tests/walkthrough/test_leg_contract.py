@@ -121,3 +121,48 @@ def test_strategy_type_is_defined_once():
     import walkthrough.models
 
     assert walkthrough.models.StrategyType is journal.models.StrategyType is trading.legs.StrategyType
+
+
+def _changed(strategy: str, changes: dict) -> list[dict]:
+    posted = legs(strategy)
+    for where, value in changes.items():
+        index, field = where.split(".")
+        posted[int(index)][field] = value
+    return posted
+
+
+# Structural rule breaks that stay inside the walkthrough's chain: (strategy, bucket, changes, key)
+STRUCTURE = [
+    ("vertical_spread", "directional", {"1.right": "put"}, "legs[1].right"),  # a call and a put
+    ("vertical_spread", "directional", {"1.action": "buy"}, "legs[1].action"),
+    ("vertical_spread", "directional", {"1.quantity": 3}, "legs[1].quantity"),
+    ("iron_condor", "income", {"0.strike": "5400"}, "legs[0].strike"),
+    ("iron_condor", "income", {"3.quantity": 2}, "legs[3].quantity"),
+    ("iron_condor", "income", {"0.expiry": "2026-07-24"}, "legs[0].expiry"),
+    ("covered_call", "covered_call", {"0.quantity": 200}, "legs[0].quantity"),
+    ("covered_call", "covered_call", {"0.action": "sell"}, "legs[0].action"),
+]
+
+
+@pytest.mark.parametrize(("strategy", "bucket", "changes", "key"), STRUCTURE)
+def test_both_apis_apply_the_same_structural_rules(
+    tess, alice_client, set_flags, strategy, bucket, changes, key
+):
+    """SPEC J1: the journal's ticket applies the walkthrough's rules for each strategy, with the
+    same error keys and messages; only the chain and the guide are the walkthrough's own."""
+    set_flags(FLAG_WALKTHROUGH_PERSONA_ROUTING=True)
+    with_bucket(tess, bucket)
+    posted = _changed(strategy, changes)
+
+    builder = tess.post("screen/3", {"strategy_type": strategy, "legs": posted})
+    ticket = alice_client.post(
+        "/api/paper-orders/",
+        {"symbol": "XYZ", "strategy_type": strategy, "quantity": 1, "legs": posted},
+        format="json",
+    )
+
+    assert builder.status_code == ticket.status_code == 400
+    assert builder.json() == ticket.json()
+    assert list(ticket.json()) == [key]
+    assert not PaperTrade.objects.exists()
+    assert not PaperOrder.objects.exists()

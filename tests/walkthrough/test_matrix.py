@@ -6,39 +6,63 @@ import pytest
 
 from tests.walkthrough.conftest import with_bucket
 from walkthrough import scenarios
-from walkthrough.models import IntentBucket
+from walkthrough.models import IntentBucket, Progress
 
 IC, CC, VS = "iron_condor", "covered_call", "vertical_spread"
 S3, SIMPLE = "/api/walkthrough/screen/3", "/api/walkthrough/screen/simple/1"
+RT, HO = "routed", "holdout"
 
-# (R, S, bucket) -> (scenario, builder_route, inline guide on screen 2): all 2 × 2 × 5 rows.
+# (R, arm, S, bucket) -> (scenario, builder_route, inline guide on screen 2): all 2 × 2 × 2 × 5
+# rows (SPEC W5, F8). OFF wins: R off serves the iron condor whatever the arm; the holdout is
+# served the iron condor whatever its bucket.
 MATRIX = [
-    (False, False, "income", IC, S3, False),
-    (False, False, "covered_call", IC, S3, False),
-    (False, False, "directional", IC, S3, False),
-    (False, False, "unknown", IC, S3, False),
-    (False, False, None, IC, S3, False),
-    (False, True, "income", IC, S3, False),
-    (False, True, "covered_call", IC, S3, False),
-    (False, True, "directional", IC, S3, False),
-    (False, True, "unknown", IC, S3, False),
-    (False, True, None, IC, S3, False),
-    (True, False, "income", IC, S3, False),
-    (True, False, "covered_call", CC, S3, False),
-    (True, False, "directional", VS, S3, True),
-    (True, False, "unknown", IC, S3, False),
-    (True, False, None, IC, S3, False),
-    (True, True, "income", IC, S3, False),
-    (True, True, "covered_call", CC, S3, False),
-    (True, True, "directional", VS, SIMPLE, False),
-    (True, True, "unknown", IC, S3, False),
-    (True, True, None, IC, S3, False),
+    (False, RT, False, "income", IC, S3, False),
+    (False, RT, False, "covered_call", IC, S3, False),
+    (False, RT, False, "directional", IC, S3, False),
+    (False, RT, False, "unknown", IC, S3, False),
+    (False, RT, False, None, IC, S3, False),
+    (False, RT, True, "income", IC, S3, False),
+    (False, RT, True, "covered_call", IC, S3, False),
+    (False, RT, True, "directional", IC, S3, False),
+    (False, RT, True, "unknown", IC, S3, False),
+    (False, RT, True, None, IC, S3, False),
+    (False, HO, False, "income", IC, S3, False),
+    (False, HO, False, "covered_call", IC, S3, False),
+    (False, HO, False, "directional", IC, S3, False),
+    (False, HO, False, "unknown", IC, S3, False),
+    (False, HO, False, None, IC, S3, False),
+    (False, HO, True, "income", IC, S3, False),
+    (False, HO, True, "covered_call", IC, S3, False),
+    (False, HO, True, "directional", IC, S3, False),
+    (False, HO, True, "unknown", IC, S3, False),
+    (False, HO, True, None, IC, S3, False),
+    (True, RT, False, "income", IC, S3, False),
+    (True, RT, False, "covered_call", CC, S3, False),
+    (True, RT, False, "directional", VS, S3, True),
+    (True, RT, False, "unknown", IC, S3, False),
+    (True, RT, False, None, IC, S3, False),
+    (True, RT, True, "income", IC, S3, False),
+    (True, RT, True, "covered_call", CC, S3, False),
+    (True, RT, True, "directional", VS, SIMPLE, False),
+    (True, RT, True, "unknown", IC, S3, False),
+    (True, RT, True, None, IC, S3, False),
+    (True, HO, False, "income", IC, S3, False),
+    (True, HO, False, "covered_call", IC, S3, False),
+    (True, HO, False, "directional", IC, S3, False),
+    (True, HO, False, "unknown", IC, S3, False),
+    (True, HO, False, None, IC, S3, False),
+    (True, HO, True, "income", IC, S3, False),
+    (True, HO, True, "covered_call", IC, S3, False),
+    (True, HO, True, "directional", IC, S3, False),
+    (True, HO, True, "unknown", IC, S3, False),
+    (True, HO, True, None, IC, S3, False),
 ]
+COLUMNS = ("routing", "arm", "self_select", "bucket", "scenario", "route", "guide")
 
 
-@pytest.mark.parametrize(("routing", "self_select", "bucket", "scenario", "route", "guide"), MATRIX)
-def test_resolve_scenario_full_table(routing, self_select, bucket, scenario, route, guide):
-    got = scenarios.resolve_scenario(routing=routing, self_select=self_select, bucket=bucket)
+@pytest.mark.parametrize(COLUMNS, MATRIX)
+def test_resolve_scenario_full_table(routing, arm, self_select, bucket, scenario, route, guide):
+    got = scenarios.resolve_scenario(routing=routing, self_select=self_select, bucket=bucket, arm=arm)
     assert (got.scenario, got.strategy_type, got.builder_route, got.inline_guide) == (
         scenario,
         scenario,
@@ -54,10 +78,13 @@ def test_every_bucket_has_a_registry_entry_and_a_scenario():
         assert scenarios.scenario(bucket.scenario)["strategy_type"] == bucket.scenario
 
 
-@pytest.mark.parametrize(("routing", "self_select", "bucket", "scenario", "route", "guide"), MATRIX)
-def test_screens_follow_the_matrix(tess, set_flags, routing, self_select, bucket, scenario, route, guide):
+@pytest.mark.parametrize(COLUMNS, MATRIX)
+def test_screens_follow_the_matrix(
+    tess, set_flags, routing, arm, self_select, bucket, scenario, route, guide
+):
     set_flags(FLAG_WALKTHROUGH_PERSONA_ROUTING=routing, FLAG_BETA_WALKTHROUGH_SELF_SELECT=self_select)
     with_bucket(tess, bucket)
+    Progress.objects.filter(pk=tess.progress.pk).update(routing_arm=arm)  # as stored at the door
 
     two = tess.get("screen/2").json()
     three = tess.get("screen/3").json()

@@ -162,6 +162,10 @@ def test_walk_through_all_five_screens(tess, set_flags):
     summary = tess.get().json()
     assert summary["completed_at"] == done.json()["completed_at"]
     assert (summary["current_screen"], summary["paper_trades"], summary["survey_submitted"]) == (5, 1, True)
+    # A completed walkthrough says so: nothing is next (issue 18).
+    assert (summary["completed"], summary["next_screen"]) == (True, None)
+    before = tess.post("screen/4").json()  # going back stays complete
+    assert (before["completed"], before["next_screen"]) == (True, None)
 
 
 @pytest.mark.parametrize("bucket", ["income", "covered_call", "directional", None])

@@ -94,7 +94,8 @@ RULES = [
         "one_expiry",
     ),
     ("iron_condor", _set("iron_condor", **{"0.action": "sell"}), "legs", "ic_shape"),
-    ("iron_condor", _set("iron_condor", **{"0.strike": "5400"}), "legs[1].strike", "strike_order"),
+    ("iron_condor", _set("iron_condor", **{"0.strike": "5400"}), "legs[0].strike", "strike_order"),
+    ("iron_condor", _set("iron_condor", **{"2.strike": "5300"}), "legs[2].strike", "strike_order"),
     (
         "iron_condor",
         _set("iron_condor", **{"2.strike": "5550", "3.strike": "5550"}),
@@ -142,6 +143,7 @@ RULES = [
     ("covered_call", _set("covered_call", **{"1.quantity": 2}), "legs[0].quantity", "shares_per_contract"),
     ("covered_call", _set("covered_call", **{"0.action": "sell"}), "legs[0].action", "long_shares"),
     ("covered_call", _set("covered_call", **{"1.action": "buy"}), "legs[1].action", "short_call"),
+    ("covered_call", _set("covered_call", **{"1.right": "put"}), "legs[1].right", "short_call"),
     ("covered_call", _set("covered_call", **{"1.strike": "100"}), "legs[1].strike", "otm_only"),
     ("covered_call", _set("covered_call", **{"1.strike": "95"}), "legs[1].strike", "otm_only"),
     ("covered_call", _set("covered_call", **{"1.expiry": "2026-07-03"}), "legs[1].expiry", "min_dte"),

@@ -7,17 +7,23 @@ condor on the very next request.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from flags.rollout import in_rollout
+
 DATA_DIR = Path(__file__).resolve().parent
 API_ROOT = "/api/walkthrough/"
 BUILDER_SCREEN_3 = f"{API_ROOT}screen/3"
 BUILDER_SIMPLE_1 = f"{API_ROOT}screen/simple/1"
 DEFAULT_SCENARIO = "iron_condor"
+ROUTING_FLAG = "FLAG_WALKTHROUGH_PERSONA_ROUTING"
+# A tester's routing arm (SPEC F8): inside the routing rollout, or the holdout outside it.
+ROUTED, HOLDOUT = "routed", "holdout"
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -48,15 +54,34 @@ class Resolution:
 
 @dataclass(frozen=True)
 class Flags:
-    """The request's snapshot of the two routing flags (R and S in the SPEC W5 matrix)."""
+    """The request's snapshot of the two routing flags (R and S in the SPEC W5 matrix).
+
+    `routing_percent` is R's rollout (SPEC F8): R on reaches that share of testers, sticky by
+    a hash of the flag name and the progress row; the others are the holdout.
+    """
 
     routing: bool
     self_select: bool
+    routing_percent: int = 100
 
     OFF: ClassVar[Flags]
 
-    def resolve(self, bucket: str | None) -> Resolution:
-        return resolve_scenario(routing=self.routing, self_select=self.self_select, bucket=bucket)
+    def assign_arm(self, subject: int) -> str | None:
+        """The arm this tester falls in under R's current rollout; None while R is off (no
+        experiment runs, and the kill switch serves everyone the iron condor)."""
+        if not self.routing:
+            return None
+        chosen = in_rollout(flag=ROUTING_FLAG, subject=str(subject), percent=self.routing_percent)
+        return ROUTED if chosen else HOLDOUT
+
+    def resolve(self, bucket: str | None, *, arm: str | None = ROUTED) -> Resolution:
+        return resolve_scenario(routing=self.routing, self_select=self.self_select, bucket=bucket, arm=arm)
+
+    def serve(self, *, bucket: str | None, subject: int, stored_arm: str | None) -> Resolution:
+        """What one tester is served: the arm stored at the door (frozen from the first trade),
+        else the arm the current rollout gives them."""
+        arm = stored_arm if stored_arm is not None else self.assign_arm(subject)
+        return self.resolve(bucket, arm=arm)
 
 
 Flags.OFF = Flags(routing=False, self_select=False)
@@ -84,6 +109,22 @@ def copy_version() -> str:
 
 
 @cache
+def copy_digest() -> str:
+    """SHA-256 over every scenario file (name and bytes): what an operator signs off (SPEC W16).
+    Any change to a copy file, with or without a new copy_version, gives a new digest."""
+    digest = hashlib.sha256()
+    for path in sorted(DATA_DIR.glob("*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def copy_caches_clear() -> None:
+    """Forget every file read so far (tests that change a copy file; a deploy restarts anyway)."""
+    for cached in (buckets, copy_version, copy_digest, scenario, door, survey):
+        cached.cache_clear()
+
+
+@cache
 def scenario(name: str) -> dict[str, Any]:
     data = _load(name)
     if data["scenario"] != name:
@@ -101,9 +142,13 @@ def survey() -> dict[str, Any]:
     return _load("survey")
 
 
-def resolve_scenario(*, routing: bool, self_select: bool, bucket: str | None) -> Resolution:
-    """SPEC W5: (R flag, S flag, intent bucket) -> scenario, builder route, inline guide."""
-    if not routing or bucket is None:
+def resolve_scenario(
+    *, routing: bool, self_select: bool, bucket: str | None, arm: str | None = ROUTED
+) -> Resolution:
+    """SPEC W5, F8: (R flag, routing arm, S flag, intent bucket) -> scenario, builder route,
+    inline guide. OFF wins: R off serves the iron condor whatever the arm; the holdout is
+    served the iron condor whatever its bucket."""
+    if not routing or bucket is None or arm == HOLDOUT:
         return Resolution(DEFAULT_SCENARIO, BUILDER_SCREEN_3, inline_guide=False)
     entry = buckets()[bucket]
     if not entry.simple_builder:

@@ -1,25 +1,32 @@
-"""Paper-trade rules per strategy (SPEC W6, W7): pure functions over validated legs.
+"""The walkthrough's own leg rules (SPEC W6, W7) on top of the shared structural ones.
 
-Legs arrive shape-checked by the serializer (option legs carry right/strike/expiry, equity
-legs carry nulls). Each check returns field-keyed messages that name the rule and the leg:
-`{"legs[2].strike": ["otm_only: ..."]}`; whole-trade problems are keyed `legs`.
+`trading.rules.leg_rule_errors` holds every rule of a strategy's shape (the journal's order
+ticket applies the same); the walkthrough adds only what needs its scenario: every option
+must be in the fixture chain (`in_chain`), and the covered-call guide's `otm_only` and
+`min_dte`. Messages name the rule and the leg (`legs[1]`, counted from 0), like the error key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-Leg = dict[str, Any]
-Errors = dict[str, list[str]]
+from trading.legs import StrategyType
+from trading.rules import (
+    SHARES_PER_CONTRACT,
+    Errors,
+    Leg,
+    covered_call_roles,
+    iron_condor_roles,
+    key,
+    leg_name,
+    leg_rule_errors,
+    legs_fit,
+)
 
-SHARES_PER_CONTRACT = 100
-
-
-def _k(index: int, field: str) -> str:
-    return f"legs[{index}].{field}"
+__all__ = ["SHARES_PER_CONTRACT", "chain_quote", "check_trade", "fill_quotes", "iron_condor_columns"]
 
 
 def _chain_index(chain: dict) -> dict[tuple[str, Decimal, str], dict]:
@@ -30,150 +37,82 @@ def chain_quote(chain: dict, leg: Leg) -> dict | None:
     return _chain_index(chain).get((leg["right"], Decimal(leg["strike"]), leg["expiry"]))
 
 
+def usual_expiry(chain: dict) -> str:
+    """The expiry most of the chain's options share: the other expiries are the teaching ones."""
+    return Counter(o["expiry"] for o in chain["options"]).most_common(1)[0][0]
+
+
 def _in_chain(legs: list[Leg], chain: dict, errors: Errors) -> None:
-    for i, leg in enumerate(legs):
-        if leg["instrument"] == "option" and chain_quote(chain, leg) is None:
-            errors[_k(i, "strike")].append(
-                f"in_chain: leg {i} ({leg['right']} {leg['strike']} expiring {leg['expiry']}) "
-                "is not in this scenario's option chain."
-            )
-
-
-def _equal_quantity(legs: list[Leg], errors: Errors) -> None:
-    first = legs[0]["quantity"]
-    for i, leg in enumerate(legs[1:], start=1):
-        if leg["quantity"] != first:
-            errors[_k(i, "quantity")].append(
-                f"equal_quantity: leg {i} has quantity {leg['quantity']}; every leg needs {first}."
-            )
-
-
-def _option_legs_only(legs: list[Leg], count: int, name: str) -> Errors:
-    errors: Errors = defaultdict(list)
-    if len(legs) != count:
-        errors["legs"].append(f"leg_count: a {name} has exactly {count} option legs; got {len(legs)}.")
+    index = _chain_index(chain)
     for i, leg in enumerate(legs):
         if leg["instrument"] != "option":
-            errors[_k(i, "instrument")].append(f"options_only: leg {i} must be an option in a {name}.")
-    return errors
-
-
-def check_iron_condor(legs: list[Leg], scenario: dict) -> Errors:
-    errors = _option_legs_only(legs, 4, "iron condor")
-    if errors:
-        return dict(errors)
-    for i, leg in enumerate(legs[1:], start=1):
-        if leg["expiry"] != legs[0]["expiry"]:
-            errors[_k(i, "expiry")].append(
-                f"one_expiry: leg {i} expires {leg['expiry']}; every leg must expire {legs[0]['expiry']}."
+            continue
+        if (leg["right"], Decimal(leg["strike"]), leg["expiry"]) not in index:
+            errors[key(i, "strike")].append(
+                f"in_chain: {leg_name(i)} (the {leg['right']} with strike {leg['strike']} expiring "
+                f"{leg['expiry']}) is not in this scenario's option chain."
             )
-    roles = iron_condor_roles(legs)
-    if roles is None:
-        errors["legs"].append(
-            "ic_shape: an iron condor buys one put, sells one put, sells one call and buys one call."
-        )
-    else:
-        order = [("long_put", "short_put"), ("short_put", "short_call"), ("short_call", "long_call")]
-        for lower, upper in order:
-            lo, hi = roles[lower], roles[upper]
-            if not Decimal(legs[lo]["strike"]) < Decimal(legs[hi]["strike"]):
-                errors[_k(hi, "strike")].append(
-                    f"strike_order: leg {hi} ({upper.replace('_', ' ')} {legs[hi]['strike']}) must be above "
-                    f"leg {lo} ({lower.replace('_', ' ')} {legs[lo]['strike']}); "
-                    "long put < short put < short call < long call."
-                )
-    _equal_quantity(legs, errors)
-    _in_chain(legs, scenario["chain"], errors)
-    return dict(errors)
 
 
-def iron_condor_roles(legs: list[Leg]) -> dict[str, int] | None:
-    """Map long/short put/call to leg indexes, or None if the legs are not that shape."""
-    roles: dict[str, int] = {}
-    for i, leg in enumerate(legs):
-        role = f"{'long' if leg['action'] == 'buy' else 'short'}_{leg['right']}"
-        if role in roles:
-            return None
-        roles[role] = i
-    return roles if len(roles) == 4 else None
-
-
-def check_vertical_spread(legs: list[Leg], scenario: dict) -> Errors:
-    errors = _option_legs_only(legs, 2, "vertical spread")
-    if errors:
-        return dict(errors)
-    a, b = legs
-    if a["right"] != b["right"]:
-        errors[_k(1, "right")].append(
-            f"same_right: leg 1 is a {b['right']}; both legs must be {a['right']}s."
-        )
-    if a["expiry"] != b["expiry"]:
-        errors[_k(1, "expiry")].append(
-            f"same_expiry: leg 1 expires {b['expiry']}; both legs must expire {a['expiry']}."
-        )
-    if Decimal(a["strike"]) == Decimal(b["strike"]):
-        errors[_k(1, "strike")].append(f"different_strikes: both legs have strike {a['strike']}.")
-    if a["action"] == b["action"]:
-        errors[_k(1, "action")].append(
-            "one_buy_one_sell: a vertical spread buys one leg and sells the other."
-        )
-    _equal_quantity(legs, errors)
-    _in_chain(legs, scenario["chain"], errors)
-    return dict(errors)
-
-
-def check_covered_call(legs: list[Leg], scenario: dict) -> Errors:
-    errors: Errors = defaultdict(list)
-    shares = [i for i, leg in enumerate(legs) if leg["instrument"] == "equity"]
-    calls = [i for i, leg in enumerate(legs) if leg["instrument"] == "option"]
-    if len(legs) != 2 or len(shares) != 1 or len(calls) != 1:
-        errors["legs"].append(
-            f"leg_count: a covered call has one share leg and one short call leg; got {len(legs)} legs "
-            f"({len(shares)} share, {len(calls)} option)."
-        )
-        return dict(errors)
-    s, c = shares[0], calls[0]
-    share, call = legs[s], legs[c]
-    if share["action"] != "buy":
-        errors[_k(s, "action")].append(f"long_shares: leg {s} must buy the shares.")
-    if call["action"] != "sell" or call["right"] != "call":
-        errors[_k(c, "action")].append(f"short_call: leg {c} must sell a call.")
-    if share["quantity"] != SHARES_PER_CONTRACT * call["quantity"]:
-        errors[_k(s, "quantity")].append(
-            f"shares_per_contract: leg {s} holds {share['quantity']} shares; {call['quantity']} contract(s) "
-            f"need {SHARES_PER_CONTRACT * call['quantity']}."
-        )
+def _guide(legs: list[Leg], scenario: dict, errors: Errors) -> None:
+    """The covered-call guide's inline rules (SPEC W6): otm_only and min_dte."""
     rules, chain = scenario["rules"], scenario["chain"]
+    c = covered_call_roles(legs)[1]
+    call = legs[c]
     if rules.get("otm_only") and not Decimal(call["strike"]) > Decimal(chain["underlying_price"]):
-        errors[_k(c, "strike")].append(
-            f"otm_only: leg {c} strike {call['strike']} must be strictly above the underlying price "
-            f"{chain['underlying_price']}."
+        errors[key(c, "strike")].append(
+            f"otm_only: {leg_name(c)} has strike {call['strike']}, which is not above the underlying "
+            f"price {chain['underlying_price']}; the guide sells only calls with a strike strictly above it."
         )
     dte = (dt.date.fromisoformat(call["expiry"]) - dt.date.fromisoformat(chain["as_of"])).days
     if dte < rules["min_dte"]:
-        errors[_k(c, "expiry")].append(
-            f"min_dte: leg {c} expires {dte} day(s) after {chain['as_of']}; the guide needs at least "
-            f"{rules['min_dte']}."
+        days = "1 day" if dte == 1 else f"{dte} days"
+        errors[key(c, "expiry")].append(
+            f"min_dte: {leg_name(c)} expires {call['expiry']}, {days} after {chain['as_of']}; the guide "
+            f"needs at least {rules['min_dte']} days."
         )
+
+
+def check_trade(*, strategy_type: str, legs: list[Leg], scenario: dict[str, Any]) -> Errors:
+    """Every rule the legs break: the shared structure, then the chain and the guide."""
+    chain = scenario["chain"]
+    errors: Errors = defaultdict(list)
+    for field, messages in leg_rule_errors(
+        strategy_type=strategy_type, legs=legs, preferred_expiry=usual_expiry(chain)
+    ).items():
+        errors[field].extend(messages)
+    if not legs_fit(strategy_type, legs):
+        return dict(errors)
+    if strategy_type == StrategyType.COVERED_CALL:
+        _guide(legs, scenario, errors)
     _in_chain(legs, chain, errors)
     return dict(errors)
 
 
-CHECKS = {
-    "iron_condor": check_iron_condor,
-    "vertical_spread": check_vertical_spread,
-    "covered_call": check_covered_call,
-}
-
-
-def iron_condor_columns(legs: list[Leg], chain: dict) -> dict[str, Any]:
-    """The named IC columns; net credit per share sells at the bid and buys at the ask."""
-    roles = iron_condor_roles(legs)
-    assert roles is not None  # only called after check_iron_condor passed
-    credit = Decimal(0)
+def fill_quotes(legs: list[Leg], chain: dict) -> list[str]:
+    """SPEC W15: each leg's fill price, as the chain's own decimal string: an option sells at its
+    bid and buys at its ask; shares fill at the chain's underlying price."""
+    fills = []
     for leg in legs:
-        quote = chain_quote(chain, leg)
-        credit += Decimal(quote["bid"]) if leg["action"] == "sell" else -Decimal(quote["ask"])
+        if leg["instrument"] != "option":
+            fills.append(chain["underlying_price"])
+        else:
+            quote = chain_quote(chain, leg)
+            fills.append(quote["bid"] if leg["action"] == "sell" else quote["ask"])
+    return fills
+
+
+def iron_condor_columns(legs: list[Leg], fills: list[str]) -> dict[str, Any]:
+    """The named IC columns; net credit per share = the sold legs' fills - the bought legs'."""
+    roles = iron_condor_roles(legs)
+    assert roles is not None  # only called after the rules passed
+    credit = sum(
+        (
+            Decimal(fill) if leg["action"] == "sell" else -Decimal(fill)
+            for leg, fill in zip(legs, fills, strict=True)
+        ),
+        Decimal(0),
+    )
     return {
         "short_call_strike": Decimal(legs[roles["short_call"]]["strike"]),
         "long_call_strike": Decimal(legs[roles["long_call"]]["strike"]),

@@ -1,4 +1,4 @@
-"""`manage.py drf_create_token USERNAME`: DRF's command name and output, for knox keys (issue 12).
+"""`manage.py drf_create_token USERNAME`: DRF's command name and output, for knox keys.
 
 Scripts parse "Generated token <key> for user <username>", so the line is unchanged. Unlike
 DRF's command it always makes a new key: only digests are stored, so an existing key cannot be
@@ -8,8 +8,10 @@ shown again. `--reset` (`-r`) revokes the user's other keys first.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from knox.models import AuthToken
 
 from accounts.services import api_key_create, api_keys_revoke
+from audit.models import COMMAND
 
 
 class Command(BaseCommand):
@@ -27,6 +29,6 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot create the Token: user {username} does not exist")
         with transaction.atomic():
             if reset:
-                api_keys_revoke(users=[user])
-            key = api_key_create(user=user)
+                api_keys_revoke(keys=AuthToken.objects.filter(user=user), actor=COMMAND)
+            key = api_key_create(user=user, actor=COMMAND)
         self.stdout.write(f"Generated token {key} for user {username}")

@@ -1,4 +1,4 @@
-"""`manage.py dsr_delete EMAIL`: a data-subject request, carried out at once (SPEC W11, J10)."""
+"""`manage.py dsr_delete EMAIL`: erase a person at once (SPEC P3, W11, J10)."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -9,8 +9,9 @@ from accounts.services import dsr_delete
 
 class Command(BaseCommand):
     help = (
-        "Delete a person's walkthrough rows and journal labels and revoke their API keys and "
-        "sessions (paper orders stay)."
+        "Erase a person: delete their walkthrough rows, journal labels, API keys, sessions and "
+        "login logs; keep their change-log and admin-log entries under a pseudonym; keep their "
+        "account, inactive and naming no one, with its paper orders."
     )
 
     def add_arguments(self, parser):
@@ -21,7 +22,14 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(f"{email!r} is not an email address. Nothing was deleted.") from None
-        counts = dsr_delete(email=email)
-        for table, count in counts.items():
+        erasure = dsr_delete(email=email)
+        for table, count in erasure.deleted.items():
             self.stdout.write(f"{table}: {count} deleted")
-        self.stdout.write(self.style.SUCCESS(f"Deleted {sum(counts.values())} row(s) in total."))
+        for table, count in erasure.pseudonymised.items():
+            self.stdout.write(f"{table}: {count} pseudonymised")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Deleted {sum(erasure.deleted.values())} row(s) in total; what stays names "
+                f"{erasure.pseudonym} instead."
+            )
+        )

@@ -1,0 +1,1 @@
+"""Accounts: staff and users, API keys, the staff second factor."""

@@ -1,0 +1,1 @@
+"""The back office across apps: what crafted admin input does."""
